@@ -1,0 +1,93 @@
+"""Problem-details errors: the exceptions handlers raise and the handlers that render every error.
+
+Every error the service answers is ``application/problem+json`` with ``{type, title, status, detail}``
+(RFC 9457), so clients and operators parse one shape whatever failed.
+"""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+from typing import Any
+
+import structlog
+from litestar import Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+from litestar.types import ExceptionHandlersMap
+
+PROBLEM_JSON = "application/problem+json"
+
+_log = structlog.get_logger("langchain_platform.errors")
+
+
+class PlatformError(HTTPException):
+    """Base of the errors handlers raise; the status code comes from the subclass."""
+
+    def __init__(self, detail: str, *, headers: dict[str, str] | None = None) -> None:
+        super().__init__(detail=detail, status_code=self.status_code, headers=headers)
+
+
+class NotFound(PlatformError):
+    status_code = HTTPStatus.NOT_FOUND
+
+
+class Conflict(PlatformError):
+    status_code = HTTPStatus.CONFLICT
+
+
+class BadGateway(PlatformError):
+    status_code = HTTPStatus.BAD_GATEWAY
+
+
+class GatewayTimeout(PlatformError):
+    status_code = HTTPStatus.GATEWAY_TIMEOUT
+
+
+class ServiceUnavailable(PlatformError):
+    """503; ``retry_after`` (seconds) becomes the ``Retry-After`` header."""
+
+    status_code = HTTPStatus.SERVICE_UNAVAILABLE
+
+    def __init__(self, detail: str, retry_after: int | None = None) -> None:
+        headers = {"Retry-After": str(retry_after)} if retry_after is not None else None
+        super().__init__(detail, headers=headers)
+        self.retry_after = retry_after
+
+
+def problem_response(status: int, detail: str, headers: dict[str, str] | None = None) -> Response[Any]:
+    """Build a problem-details response; also used by middleware that answers before routing."""
+    phrase = HTTPStatus(status).phrase
+    body = {"type": "about:blank", "title": phrase, "status": status, "detail": detail}
+    return Response(content=body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def _validation_detail(exc: ValidationException) -> str:
+    # Litestar puts one {key, message, source} per bad field in ``extra``; name them so the client
+    # knows which field to fix without reading the OpenAPI schema.
+    problems: list[str] = []
+    if isinstance(exc.extra, list):
+        for item in exc.extra:
+            if isinstance(item, dict):
+                key = item.get("key")
+                message = item.get("message", "invalid value")
+                problems.append(f"{key}: {message}" if key else str(message))
+    base = exc.detail or "Validation failed"
+    return f"{base}: {'; '.join(problems)}" if problems else base
+
+
+def _http_exception_handler(_: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+    detail = _validation_detail(exc) if isinstance(exc, ValidationException) else exc.detail
+    if exc.status_code >= HTTPStatus.INTERNAL_SERVER_ERROR and not isinstance(exc, PlatformError):
+        # Litestar's own 5xx details can carry internals; platform errors carry vetted text.
+        detail = HTTPStatus(exc.status_code).phrase
+    return problem_response(exc.status_code, detail, headers=exc.headers)
+
+
+def _unhandled_exception_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    _log.error("unhandled exception", path=request.url.path, exc_info=exc)
+    return problem_response(HTTPStatus.INTERNAL_SERVER_ERROR, "Internal server error; see the service log")
+
+
+EXCEPTION_HANDLERS: ExceptionHandlersMap = {
+    HTTPException: _http_exception_handler,
+    Exception: _unhandled_exception_handler,
+}
