@@ -74,8 +74,13 @@ def _validation_detail(exc: ValidationException) -> str:
     return f"{base}: {'; '.join(problems)}" if problems else base
 
 
-def _http_exception_handler(_: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+def _http_exception_handler(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
     detail = _validation_detail(exc) if isinstance(exc, ValidationException) else exc.detail
+    if exc.status_code == HTTPStatus.NOT_FOUND and detail == HTTPStatus.NOT_FOUND.phrase:
+        detail = f"No endpoint at {request.method} {request.url.path}"
+    elif exc.status_code == HTTPStatus.REQUEST_ENTITY_TOO_LARGE:
+        limit = request.route_handler.resolve_request_max_body_size()
+        detail = f"Request body larger than {limit} bytes (MAX_REQUEST_BYTES)"
     if exc.status_code >= HTTPStatus.INTERNAL_SERVER_ERROR and not isinstance(exc, PlatformError):
         # Litestar's own 5xx details can carry internals; platform errors carry vetted text.
         detail = HTTPStatus(exc.status_code).phrase

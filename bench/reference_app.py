@@ -1,0 +1,69 @@
+"""The benchmark's ceiling: a bare Litestar app around the service's own compiled agent.
+
+`POST /agent` awaits the compiled LangGraph agent the service would run for the same settings
+(same model client, tools, middleware and SQLite checkpointer) with nothing around it: no auth, no
+run guard, no thread index, no metrics, no usage accounting. `GET /constant` returns a constant,
+the ceiling for `/health`. Run by bench/service_bench.py as
+`uvicorn bench.reference_app:create_app --factory`, configured by the same environment variables.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Any
+
+import msgspec
+from langchain_core.messages import HumanMessage
+from litestar import Litestar, get, post
+from litestar.datastructures import State
+
+from langchain_platform.agents.runtime import AgentRuntime
+from langchain_platform.settings import Settings
+
+AGENT_NAME = "bench"
+
+
+class AgentRequest(msgspec.Struct):
+    input: str
+    thread_id: str
+
+
+class AgentAnswer(msgspec.Struct):
+    output: str
+    thread_id: str
+
+
+@get("/constant", sync_to_thread=False)
+def constant() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@post("/agent")
+async def agent(data: AgentRequest, state: State) -> AgentAnswer:
+    result = await state.graph.ainvoke(
+        {"messages": [HumanMessage(data.input)]}, {"configurable": {"thread_id": data.thread_id}}
+    )
+    return AgentAnswer(output=str(result["messages"][-1].content), thread_id=data.thread_id)
+
+
+async def _compiled_agent(runtime: AgentRuntime, name: str) -> Any:
+    # The runtime has no public accessor for its compiled graphs; these two calls are exactly what
+    # it does before every run (see AgentRuntime.prepare_run), minus the lease and thread bookkeeping.
+    saver, _ = await runtime._require_state()
+    return runtime._graph(runtime._agent(name), saver)
+
+
+def create_app() -> Litestar:
+    settings = Settings.from_env()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        runtime = await AgentRuntime.start(settings)
+        app.state.graph = await _compiled_agent(runtime, AGENT_NAME)
+        try:
+            yield
+        finally:
+            await runtime.close()
+
+    return Litestar(route_handlers=[constant, agent], lifespan=[lifespan], logging_config=None)

@@ -1,0 +1,375 @@
+"""Service benchmark: the real `langchain-platform serve` against the loopback stub LLM.
+
+Measures requests/s, latency percentiles, errors and server RSS for GET /health and for an agent run
+(one scripted calculator call: model -> tool -> model) at several concurrencies, with 1 and 2
+uvicorn workers and stub latencies of 0 and 200 ms. The same compiled agent awaited by a bare
+Litestar app (bench/reference_app.py) is the framework ceiling; a constant endpoint there is the
+ceiling for /health. Then cold start to /health/ready, RSS over a long run, and the image's size.
+Each target from the benchmark issue is printed as PASS or MISS.
+
+    .venv/bin/python -m bench.service_bench            # full run, about 6 minutes
+    .venv/bin/python -m bench.service_bench --quick    # smoke run, under a minute
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import statistics
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from dataclasses import asdict, dataclass, field
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any
+
+from bench.image_layers import final_base_image, image_split
+from bench.loadgen import LoadConfig, LoadRun, Target, run_load
+from bench.processes import (
+    BENCH_AGENT,
+    BENCH_API_KEY,
+    platform_server,
+    reference_app,
+    service_env,
+    stub_llm,
+    wait_for,
+)
+from bench.procstats import tree_rss_mb
+
+AGENT_INPUT = "use tool calculator: (17 + 25) * 3"
+LLM_CALLS_PER_RUN = 2  # the tool call, then the answer that quotes the tool's result
+
+
+@dataclass(frozen=True)
+class Plan:
+    latencies_ms: tuple[int, ...]
+    workers: tuple[int, ...]
+    concurrencies: tuple[int, ...]
+    duration_s: float
+    max_requests: int
+    rss_run_s: float
+    cold_starts: int
+
+
+FULL = Plan((0, 200), (1, 2), (1, 16, 64), 5.0, 100_000, 60.0, 5)
+QUICK = Plan((0,), (1,), (1, 8), 1.5, 60, 4.0, 1)
+
+
+@dataclass
+class Point:
+    system: str  # "service-1w", "service-2w", "reference"
+    latency_ms: int
+    endpoint: str  # "health", "agent", "constant"
+    concurrency: int
+    rps: float
+    p50_ms: float
+    p95_ms: float
+    p99_ms: float
+    requests: int
+    errors: int
+    rss_mb: float
+    ratio: float | None = None  # rps relative to the reference ("ceiling") at the same point
+    failure_examples: list[dict[str, Any]] = field(default_factory=list)
+
+
+def agent_target(path: str, tag: str) -> Target:
+    # Distinct thread ids per request: the per-thread run guard would answer 409 to shared ones.
+    body = json.dumps({"input": AGENT_INPUT, "thread_id": f"{tag}-SEQ"}).replace("SEQ", "{seq}")
+    return Target("POST", path, body)
+
+
+def measure(
+    system: str, base_url: str, pid: int, latency: int, endpoint: str, target: Target, concurrency: int, plan: Plan
+) -> Point:
+    def config(duration: float, max_requests: int) -> LoadConfig:
+        return LoadConfig(
+            base_url=base_url,
+            targets=[target],
+            headers={"X-API-Key": BENCH_API_KEY},
+            concurrency=concurrency,
+            duration_s=duration,
+            max_requests=max_requests,
+            timeout_s=30.0,
+        )
+
+    asyncio.run(run_load(config(2.0, 2 * concurrency)))  # warm-up: connections, caches, first imports
+    summary = asyncio.run(run_load(config(plan.duration_s, plan.max_requests)))
+    latency_ms = summary["latency_ms"]
+    return Point(
+        system=system,
+        latency_ms=latency,
+        endpoint=endpoint,
+        concurrency=concurrency,
+        rps=summary["rps"] or 0.0,
+        p50_ms=latency_ms["p50"] or 0.0,
+        p95_ms=latency_ms["p95"] or 0.0,
+        p99_ms=latency_ms["p99"] or 0.0,
+        requests=summary["requests"],
+        errors=summary["failures"] + summary["conflicts_409"],
+        rss_mb=tree_rss_mb(pid),
+        failure_examples=summary["failure_examples"][:3],
+    )
+
+
+def print_point(point: Point) -> None:
+    ratio = f"{point.ratio:6.2f}x" if point.ratio is not None else "      -"
+    print(
+        f"{point.system:<11} {point.latency_ms:>5} {point.endpoint:<8} {point.concurrency:>4} "
+        f"{point.rps:>9.1f} {point.p50_ms:>8.1f} {point.p95_ms:>8.1f} {point.p99_ms:>8.1f} "
+        f"{point.errors:>6} {point.rss_mb:>8.1f} {ratio}",
+        flush=True,
+    )
+    for example in point.failure_examples:
+        print(f"    failure: {example}", flush=True)
+
+
+def run_matrix(plan: Plan, work: Path) -> list[Point]:
+    points: list[Point] = []
+    print("system       stub endpoint conc     req/s   p50 ms   p95 ms   p99 ms errors   rss MB vs-ceiling")
+    for latency in plan.latencies_ms:
+        with stub_llm(latency, work / f"stub-{latency}.log") as llm:
+            ref_dir = work / f"ref-{latency}"
+            ref_dir.mkdir()
+            with reference_app(service_env(llm.url, ref_dir), work / "reference.log") as ref:
+                ceiling: dict[tuple[str, int], float] = {}
+                for endpoint, path in (("constant", "/constant"), ("agent", "/agent")):
+                    for conc in plan.concurrencies:
+                        target = Target("GET", path) if endpoint == "constant" else agent_target(path, _tag())
+                        point = measure("reference", ref.url, ref.pid, latency, endpoint, target, conc, plan)
+                        ceiling[(endpoint, conc)] = point.rps
+                        points.append(point)
+                        print_point(point)
+            for workers in plan.workers:
+                data_dir = work / f"svc-{latency}-{workers}"
+                data_dir.mkdir()
+                log = work / f"service-{latency}-{workers}w.log"
+                with platform_server(service_env(llm.url, data_dir), log, workers) as server:
+                    assert server.proc is not None
+                    wait_for(f"{server.url}/health/ready")
+                    invoke = f"/api/enterprise/agents/{BENCH_AGENT}/invoke"
+                    for endpoint, path, ref_endpoint in (("health", "/health", "constant"), ("agent", invoke, "agent")):
+                        for conc in plan.concurrencies:
+                            target = Target("GET", path) if endpoint == "health" else agent_target(path, _tag())
+                            point = measure(
+                                f"service-{workers}w", server.url, server.proc.pid, latency, endpoint, target, conc, plan
+                            )
+                            ref_rps = ceiling.get((ref_endpoint, conc))
+                            point.ratio = round(point.rps / ref_rps, 3) if ref_rps else None
+                            points.append(point)
+                            print_point(point)
+    return points
+
+
+def _tag() -> str:
+    return f"bench-{uuid.uuid4().hex[:8]}"
+
+
+def cold_start(plan: Plan, work: Path) -> list[float]:
+    """Seconds from spawning `langchain-platform serve` to the first 200 from /health/ready."""
+    times = []
+    with stub_llm(0, work / "stub-cold.log") as llm:
+        data_dir = work / "cold"
+        data_dir.mkdir()
+        for _ in range(plan.cold_starts):
+            server = platform_server(service_env(llm.url, data_dir), work / "cold.log", 1)
+            started = time.monotonic()
+    # Other work on the machine skews every figure: say how busy it was.
+    print(f"load average at start: {os.getloadavg()}; {os.cpu_count()} CPUs")
+            server.start(wait=False)
+            try:
+                wait_for(f"{server.url}/health/ready", proc=server.proc)
+                times.append(round(time.monotonic() - started, 3))
+            finally:
+                server.stop()
+    return times
+
+
+def rss_over_time(plan: Plan, work: Path) -> list[tuple[float, float]]:
+    """(seconds, RSS MB) of one worker under agent load at concurrency 16 for `plan.rss_run_s`."""
+    samples: list[tuple[float, float]] = []
+    with stub_llm(0, work / "stub-rss.log") as llm:
+        data_dir = work / "rss"
+        data_dir.mkdir()
+        with platform_server(service_env(llm.url, data_dir), work / "rss.log", 1) as server:
+            assert server.proc is not None
+            pid = server.proc.pid
+            config = LoadConfig(
+                base_url=server.url,
+                targets=[agent_target(f"/api/enterprise/agents/{BENCH_AGENT}/invoke", _tag())],
+                headers={"X-API-Key": BENCH_API_KEY},
+                concurrency=16,
+                duration_s=plan.rss_run_s,
+                max_requests=10_000_000,
+                timeout_s=30.0,
+            )
+            start = time.monotonic()
+            done = threading.Event()
+            with LoadRun(config) as run:
+                while time.monotonic() - start < plan.rss_run_s and not done.is_set():
+                    samples.append((round(time.monotonic() - start, 1), tree_rss_mb(pid)))
+                    done.wait(1.0)
+            summary = run.result()
+            print(
+                f"rss run: {summary['requests']} agent runs, {summary['failures']} failures, "
+                f"{summary['rps']} req/s over {summary['elapsed_s']} s"
+            )
+    return samples
+
+
+@dataclass(frozen=True)
+class Verdict:
+    name: str
+    passed: bool | None  # None: could not be measured
+    detail: str
+
+
+def _find(points: list[Point], system: str, latency: int, endpoint: str, conc: int) -> Point | None:
+    return next(
+        (
+            p
+            for p in points
+            if (p.system, p.latency_ms, p.endpoint, p.concurrency) == (system, latency, endpoint, conc)
+        ),
+        None,
+    )
+
+
+def verdicts(
+    plan: Plan, points: list[Point], cold: list[float], rss: list[tuple[float, float]], image: dict[str, Any] | None
+) -> list[Verdict]:
+    result = []
+    low, high = min(plan.concurrencies), max(plan.concurrencies)
+    for latency in plan.latencies_ms:
+        svc = _find(points, "service-1w", latency, "agent", low)
+        ref = _find(points, "reference", latency, "agent", low)
+        if svc and ref:
+            stub_ms = LLM_CALLS_PER_RUN * latency
+            ours, bare = svc.p50_ms - stub_ms, ref.p50_ms - stub_ms
+            result.append(
+                Verdict(
+                    f"agent-run overhead within 10% of bare ceiling (stub {latency} ms, c={low})",
+                    ours <= 1.10 * bare,
+                    f"service p50 {svc.p50_ms:.1f} ms - stub {stub_ms} ms = {ours:.1f} ms; "
+                    f"bare {ref.p50_ms:.1f} - {stub_ms} = {bare:.1f} ms; ratio {ours / bare if bare else float('nan'):.2f}",
+                )
+            )
+    best_health = max((p.rps for p in points if p.system == "service-1w" and p.endpoint == "health"), default=0.0)
+    best_const = max((p.rps for p in points if p.system == "reference" and p.endpoint == "constant"), default=0.0)
+    if best_const:
+        result.append(
+            Verdict(
+                "/health rate >= 90% of bare constant endpoint (best over concurrencies, 1 worker)",
+                best_health >= 0.9 * best_const,
+                f"{best_health:.0f} vs {best_const:.0f} req/s = {best_health / best_const:.0%}",
+            )
+        )
+    at_high = [p for p in points if p.concurrency == high and p.system.startswith("service")]
+    errors = sum(p.errors for p in at_high)
+    result.append(
+        Verdict(f"no errors at concurrency {high}", errors == 0, f"{errors} errors over {len(at_high)} runs")
+    )
+    if len(rss) >= 3:
+        start, middle, end = rss[0][1], rss[len(rss) // 2][1], rss[-1][1]
+        # Start-to-middle includes warm-up (imports, caches); growth after that is what leaks.
+        flat = end <= middle * 1.05 + 5
+        result.append(
+            Verdict(
+                f"RSS flat over a {plan.rss_run_s:.0f} s agent run (end <= middle + 5% + 5 MB)",
+                flat,
+                f"start {start} MB, middle {middle} MB, end {end} MB",
+            )
+        )
+    if cold:
+        median = statistics.median(cold)
+        result.append(Verdict("cold start to /health/ready <= 3 s", median <= 3.0, f"median {median:.2f} s of {cold}"))
+    if image is None:
+        result.append(Verdict("app layer <= 150 MB", None, "image not built (run lab/setup.sh)"))
+    else:
+        result.append(
+            Verdict(
+                "app layer <= 150 MB",
+                image["app_mb"] <= 150,
+                f"{image['image']}: {image['total_mb']} MB = base {image['base']} {image['base_mb']} MB "
+                f"+ app {image['app_mb']} MB",
+            )
+        )
+    if 2 in plan.workers:
+        latency = min(plan.latencies_ms)
+        two = _find(points, "service-2w", latency, "agent", high)
+        ref = _find(points, "reference", latency, "agent", high)
+        if two and ref:
+            result.append(
+                Verdict(
+                    f"2 workers agent rate at c={high} >= 1.6x single-worker bare ceiling (stub {latency} ms)",
+                    two.rps >= 1.6 * ref.rps,
+                    f"{two.rps:.1f} vs {ref.rps:.1f} req/s = {two.rps / ref.rps:.2f}x",
+                )
+            )
+    return result
+
+
+def image_figures() -> dict[str, Any] | None:
+    base = final_base_image()
+    if base is None:
+        return None
+    split = image_split(f"langchain-platform:{version('langchain-platform')}", base)
+    if split is None:
+        return None
+    return {**asdict(split), "app_mb": split.app_mb}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--quick", action="store_true", help="tiny counts: a smoke run for the test suite")
+    parser.add_argument("--duration", type=float, help="seconds per measured point")
+    parser.add_argument("--json", type=Path, help="also write every figure to this file")
+    args = parser.parse_args(argv)
+    plan = QUICK if args.quick else FULL
+    if args.duration:
+        plan = Plan(**{**asdict(plan), "duration_s": args.duration})
+    started = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="service-bench-") as tmp:
+        work = Path(tmp)
+        points = run_matrix(plan, work)
+        cold = cold_start(plan, work)
+        print(f"cold start to /health/ready (s): {cold}; median {statistics.median(cold):.2f}")
+        rss = rss_over_time(plan, work)
+        start, middle, end = rss[0], rss[len(rss) // 2], rss[-1]
+        print(f"RSS over the run (s, MB): start {start}, middle {middle}, end {end}")
+    image = image_figures()
+    if image is None:
+        print("image: langchain-platform image or its base not found; size split skipped")
+    else:
+        print(f"image {image['image']}: {image['total_mb']} MB; base {image['base']} {image['base_mb']} MB; app {image['app_mb']} MB")
+        for created, size in image["app_layers"]:
+            print(f"    {size:>8.1f} MB  {created}")
+    print("targets:")
+    results = verdicts(plan, points, cold, rss, image)
+    for verdict in results:
+        label = {True: "PASS", False: "MISS", None: "N/A "}[verdict.passed]
+        print(f"  {label} {verdict.name}: {verdict.detail}")
+    print(f"load average at end: {os.getloadavg()}")
+    print(f"total bench time {time.monotonic() - started:.0f} s")
+    if args.json:
+        args.json.write_text(
+            json.dumps(
+                {
+                    "points": [asdict(p) for p in points],
+                    "cold_start_s": cold,
+                    "rss": rss,
+                    "image": image,
+                    "targets": [asdict(v) for v in results],
+                },
+                indent=2,
+            )
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,57 @@
+"""Run-time switches that apply to every worker through the shared flags file."""
+
+from __future__ import annotations
+
+import structlog
+from litestar import Controller, Request, post
+from litestar.datastructures import State
+from litestar.exceptions import ValidationException
+
+from langchain_platform.admin.schemas import (
+    LogLevelRequest,
+    LogLevelResponse,
+    MaintenanceRequest,
+    MaintenanceResponse,
+)
+from langchain_platform.context import platform_context
+from langchain_platform.observability.logging import current_level, set_level
+from langchain_platform.settings import LOG_LEVELS
+
+_log = structlog.get_logger("langchain_platform.admin")
+
+
+class AdminController(Controller):
+    path = "/api/admin"
+    tags = ["admin"]
+
+    @post("/log-level", status_code=200, sync_to_thread=True)
+    def log_level(self, data: LogLevelRequest, state: State, request: Request) -> LogLevelResponse:  # type: ignore[type-arg]
+        """Change the log level of every worker (other workers pick it up within a second)."""
+        level = data.level.strip().upper()
+        if level not in LOG_LEVELS:
+            raise ValidationException(
+                detail=f"Validation failed for POST {request.url.path}",
+                extra=[{"key": "level", "message": f"must be one of {', '.join(LOG_LEVELS)}"}],
+            )
+        previous = current_level()
+        platform_context(state).flags.update(log_level=level)
+        set_level(level)
+        _log.warning("log level changed", level=level, previous=previous)
+        return LogLevelResponse(level=level, previous=previous)
+
+    @post("/maintenance", status_code=200, sync_to_thread=True)
+    def maintenance(self, data: MaintenanceRequest, state: State) -> MaintenanceResponse:
+        """Turn maintenance mode on or off: agent endpoints and readiness answer 503 while on."""
+        flags_store = platform_context(state).flags
+        changes: dict[str, object] = {"maintenance": data.enabled}
+        if data.retry_after_seconds is not None:
+            changes["retry_after_seconds"] = data.retry_after_seconds
+        flags = flags_store.update(**changes)
+        _log.warning(
+            "maintenance mode changed",
+            enabled=flags.maintenance,
+            retry_after_seconds=flags.retry_after_seconds,
+        )
+        return MaintenanceResponse(
+            maintenance=flags.maintenance, retry_after_seconds=flags.retry_after_seconds
+        )

@@ -1,0 +1,26 @@
+"""Request and response bodies of the admin endpoints."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import msgspec
+
+
+class LogLevelRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    level: str
+
+
+class LogLevelResponse(msgspec.Struct, kw_only=True):
+    level: str
+    previous: str
+
+
+class MaintenanceRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    enabled: bool
+    retry_after_seconds: Annotated[int, msgspec.Meta(ge=1, le=86_400)] | None = None
+
+
+class MaintenanceResponse(msgspec.Struct, kw_only=True):
+    maintenance: bool
+    retry_after_seconds: int

@@ -1,0 +1,1 @@
+"""The agent runtime: agents and chains from ``agents.yaml``, their state, and their HTTP endpoints."""

@@ -1,0 +1,260 @@
+"""One agent run on one thread, from the moment its thread lease is held until it is released.
+
+The lease is taken before the HTTP answer starts (so a busy thread is a plain 409, even for a
+stream) and released when the run ends, whichever way it ends.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from http import HTTPStatus
+from typing import Any
+from uuid import UUID
+
+import msgspec
+import structlog
+from langchain_core.messages import AIMessage, AIMessageChunk, HumanMessage, ToolMessage
+from langchain_core.runnables import RunnableConfig
+from langgraph.graph.state import CompiledStateGraph
+
+from langchain_platform.agents.failures import RunTimeout, outcome_label, to_http_error
+from langchain_platform.agents.registry import AgentSpec
+from langchain_platform.agents.run_guard import RunGuard
+from langchain_platform.agents.schemas import InvokeResponse
+from langchain_platform.agents.state import STATE_ERRORS, StateBackend
+from langchain_platform.agents.store import PlatformStore
+from langchain_platform.agents.usage import UsageCallback
+from langchain_platform.errors import PlatformError
+from langchain_platform.observability.metrics import agent_run_duration_seconds, agent_runs_in_flight
+
+Emit = Callable[[str, dict[str, Any]], Awaitable[None]]
+StreamEvent = tuple[str, dict[str, Any]]
+TOOL_RESULT_PREVIEW_CHARS = 2000
+
+_log = structlog.get_logger("langchain_platform.agents")
+
+
+class InFlight:
+    """Counts runs executing in this process (for graceful shutdown and the in-flight gauge)."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    @contextlib.contextmanager
+    def track(self) -> Any:
+        self.count += 1
+        agent_runs_in_flight.inc()
+        try:
+            yield
+        finally:
+            self.count -= 1
+            agent_runs_in_flight.dec()
+
+
+def problem(error: PlatformError | None) -> dict[str, Any]:
+    """Problem-details body for a stream ``error`` event (the HTTP status is already 200 by then)."""
+    status = error.status_code if error is not None else HTTPStatus.INTERNAL_SERVER_ERROR
+    detail = error.detail if error is not None else "Internal server error; see the service log"
+    return {
+        "type": "about:blank",
+        "title": HTTPStatus(status).phrase,
+        "status": int(status),
+        "detail": detail,
+    }
+
+
+class AgentRun:
+    def __init__(
+        self,
+        *,
+        spec: AgentSpec,
+        graph: CompiledStateGraph[Any, Any, Any, Any],
+        model: str,
+        thread_id: str,
+        run_id: UUID,
+        guard: RunGuard,
+        store: PlatformStore,
+        state: StateBackend,
+        in_flight: InFlight,
+        run_timeout_seconds: float,
+        llm_timeout_seconds: float,
+    ) -> None:
+        self.spec = spec
+        self.thread_id = thread_id
+        self.run_id = run_id
+        self._graph = graph
+        self._model = model
+        self._guard = guard
+        self.store = store
+        self._state = state
+        self._in_flight = in_flight
+        self._run_timeout = run_timeout_seconds
+        self._llm_timeout = llm_timeout_seconds
+        self._released = False
+
+    async def release(self) -> None:
+        if not self._released:
+            self._released = True
+            try:
+                await asyncio.shield(self._guard.release(self.thread_id, str(self.run_id)))
+            except STATE_ERRORS as exc:
+                # The lease then expires on its own; the thread is only blocked until then.
+                _log.warning("could not release thread lease", thread_id=self.thread_id, error=str(exc))
+
+    def _config(self, usage: UsageCallback) -> RunnableConfig:
+        # run_name, tags and metadata label the LangSmith trace; thread_id groups a conversation there.
+        return {
+            "run_id": self.run_id,
+            "run_name": f"agent:{self.spec.name}",
+            "tags": ["langchain-platform", f"agent:{self.spec.name}"],
+            "metadata": {"agent": self.spec.name, "thread_id": self.thread_id, "model": self._model},
+            "configurable": {"thread_id": self.thread_id},
+            "callbacks": [usage],
+        }
+
+    async def invoke(self, text: str) -> InvokeResponse:
+        try:
+            return await self._execute(text, emit=None)
+        finally:
+            await self.release()
+
+    def stream(self, text: str) -> AsyncIterator[StreamEvent]:
+        """Start the run now and return its events: ``token``, ``tool``, then ``done`` or ``error``.
+
+        The run executes in its own task: the response writer only forwards events, so a slow or
+        vanished client cannot break the run's time limit, and a disconnect cancels the run.
+        """
+        queue: asyncio.Queue[StreamEvent | None] = asyncio.Queue()
+
+        async def emit(event: str, data: dict[str, Any]) -> None:
+            await queue.put((event, data))
+
+        async def produce() -> None:
+            try:
+                result = await self._execute(text, emit=emit)
+                await queue.put(("done", msgspec.to_builtins(result)))
+            except PlatformError as exc:
+                await queue.put(("error", problem(exc)))
+            except Exception:
+                _log.exception("agent stream failed", agent=self.spec.name, run_id=str(self.run_id))
+                await queue.put(("error", problem(None)))
+            finally:
+                await self.release()
+                await queue.put(None)
+
+        task = asyncio.create_task(produce(), name=f"stream-{self.run_id}")
+
+        async def events() -> AsyncIterator[StreamEvent]:
+            try:
+                while (item := await queue.get()) is not None:
+                    yield item
+            finally:
+                if not task.done():
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await task
+
+        return events()
+
+    async def _execute(self, text: str, emit: Emit | None) -> InvokeResponse:
+        usage = UsageCallback(self._model, self._llm_timeout)
+        config = self._config(usage)
+        started = time.perf_counter()
+        failure: BaseException | None = None
+        deadline = asyncio.timeout(self._run_timeout)
+        with self._in_flight.track():
+            try:
+                await self.store.record_thread(self.thread_id, self.spec.name)
+                async with deadline:
+                    if emit is None:
+                        final = await self._graph.ainvoke({"messages": [HumanMessage(text)]}, config)
+                        output = _final_text(final.get("messages", []))
+                    else:
+                        output = await self._stream_graph(text, config, emit)
+                return InvokeResponse(
+                    output=output, thread_id=self.thread_id, run_id=str(self.run_id), usage=usage.usage
+                )
+            except BaseException as exc:
+                failure = RunTimeout(self._run_timeout) if deadline.expired() else exc
+                error = self._translate(failure, exc)
+                if error is exc:
+                    raise
+                raise error from exc
+            finally:
+                agent_run_duration_seconds.labels(
+                    agent=self.spec.name, outcome=outcome_label(failure)
+                ).observe(time.perf_counter() - started)
+
+    def _translate(self, failure: BaseException, original: BaseException) -> BaseException:
+        """The exception to raise for a failed run: a problem-details error, or the original."""
+        if isinstance(original, asyncio.CancelledError) and not isinstance(failure, RunTimeout):
+            return original  # the client left or the service stops: cancellation must propagate
+        if isinstance(original, STATE_ERRORS):
+            self._state.record_failure(original)
+        error = to_http_error(failure)
+        if error is None:
+            _log.error("agent run failed", agent=self.spec.name, run_id=str(self.run_id), exc_info=original)
+            return original
+        _log.warning(
+            "agent run failed",
+            agent=self.spec.name,
+            thread_id=self.thread_id,
+            run_id=str(self.run_id),
+            status=error.status_code,
+            detail=error.detail,
+        )
+        return error
+
+    async def _stream_graph(self, text: str, config: RunnableConfig, emit: Emit) -> str:
+        output = ""
+        # With a list of modes, v1 streaming yields (mode, chunk) pairs.
+        stream: AsyncIterator[Any] = self._graph.astream(
+            {"messages": [HumanMessage(text)]}, config, stream_mode=["messages", "updates"]
+        )
+        async for mode, chunk in stream:
+            if mode == "messages":
+                message, metadata = chunk
+                if (
+                    isinstance(message, AIMessageChunk)
+                    and metadata.get("langgraph_node") == "model"
+                    and message.text
+                ):
+                    await emit("token", {"content": str(message.text)})
+                continue
+            for update in chunk.values():
+                for message in (update or {}).get("messages", []) if isinstance(update, dict) else []:
+                    if isinstance(message, AIMessage):
+                        for call in message.tool_calls:
+                            await emit(
+                                "tool",
+                                {
+                                    "type": "call",
+                                    "id": call["id"],
+                                    "name": call["name"],
+                                    "args": call["args"],
+                                },
+                            )
+                        if not message.tool_calls:
+                            output = str(message.text)
+                    elif isinstance(message, ToolMessage):
+                        await emit(
+                            "tool",
+                            {
+                                "type": "result",
+                                "id": message.tool_call_id,
+                                "name": message.name,
+                                "status": message.status,
+                                "content": str(message.text)[:TOOL_RESULT_PREVIEW_CHARS],
+                            },
+                        )
+        return output
+
+
+def _final_text(messages: list[Any]) -> str:
+    for message in reversed(messages):
+        if isinstance(message, AIMessage):
+            return str(message.text)
+    return ""

@@ -1,0 +1,155 @@
+"""The state backend chosen by ``CHECKPOINTER_URL``: a LangGraph checkpointer plus the platform store.
+
+A database that is down at start must not stop the service: the backend starts "not ready", the
+health report says why, and the next ping or request tries again, so the service recovers by itself
+once the database is back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import psycopg
+from langgraph.checkpoint.base import BaseCheckpointSaver
+from langgraph.checkpoint.memory import InMemorySaver
+from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
+from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
+from psycopg.rows import dict_row
+from psycopg_pool import AsyncConnectionPool
+
+from langchain_platform.agents.store import MemoryStore, PlatformStore
+from langchain_platform.agents.store_postgres import Pool, PostgresStore
+from langchain_platform.agents.store_sqlite import SqliteStore, open_sqlite
+
+# Errors that mean "the database did not answer", as opposed to bugs.
+STATE_ERRORS: tuple[type[BaseException], ...] = (psycopg.Error, sqlite3.Error, OSError)
+POOL_WAIT_SECONDS = 5.0
+POOL_MAX_SIZE = 10
+# Serializes schema migrations of replicas starting together against one database.
+_SETUP_ADVISORY_LOCK = 0x6C61_6E67_7374_6174
+
+
+class StateUnavailable(Exception):
+    """The checkpointer database cannot be used right now; the message says why (never the URL)."""
+
+
+def describe_error(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+class StateBackend:
+    def __init__(self, url: str) -> None:
+        parts = urlsplit(url)
+        self.backend = "postgresql" if parts.scheme in ("postgres", "postgresql") else parts.scheme
+        self._url = url
+        self._sqlite_path = Path(parts.path)
+        self._saver: BaseCheckpointSaver[Any] | None = None
+        self._store: PlatformStore | None = None
+        self._pool: Pool | None = None
+        self._ready = False
+        self._connect_lock = asyncio.Lock()
+        self.ok = False
+        self.last_error: str | None = None
+
+    async def start(self) -> None:
+        """Build the backend and try to connect once; failure is recorded, not raised."""
+        if self.backend == "postgresql":
+            # The pool connects in the background and keeps retrying; requests wait at most
+            # POOL_WAIT_SECONDS for a connection, so a dead database answers 503 quickly.
+            self._pool = AsyncConnectionPool(
+                self._url,
+                open=False,
+                min_size=1,
+                max_size=POOL_MAX_SIZE,
+                timeout=POOL_WAIT_SECONDS,
+                check=AsyncConnectionPool.check_connection,
+                kwargs={"autocommit": True, "prepare_threshold": 0, "row_factory": dict_row},
+            )
+            await self._pool.open(wait=False)
+            self._saver = AsyncPostgresSaver(self._pool)
+            self._store = PostgresStore(self._pool)
+        await self.connect()
+
+    async def connect(self) -> bool:
+        """Open and migrate what is missing; True when the backend can serve."""
+        async with self._connect_lock:
+            if self._ready:
+                return True
+            try:
+                if self.backend == "memory":
+                    self._saver, self._store = InMemorySaver(), MemoryStore()
+                elif self.backend == "sqlite":
+                    await self._open_sqlite()
+                else:
+                    await self._setup_postgres()
+            except STATE_ERRORS as exc:
+                self.ok, self.last_error = False, describe_error(exc)
+                return False
+            self._ready, self.ok, self.last_error = True, True, None
+            return True
+
+    async def _open_sqlite(self) -> None:
+        conn = await open_sqlite(self._sqlite_path)
+        store: SqliteStore | None = None
+        try:
+            saver = AsyncSqliteSaver(conn)
+            await saver.setup()
+            store = await SqliteStore.open(self._sqlite_path)
+            await store.setup()
+        except BaseException:
+            await conn.close()
+            if store is not None:
+                await store.close()
+            raise
+        self._saver, self._store = saver, store
+
+    async def _setup_postgres(self) -> None:
+        assert self._pool is not None
+        assert isinstance(self._saver, AsyncPostgresSaver)
+        assert self._store is not None
+        async with self._pool.connection() as conn:
+            await conn.execute("SELECT pg_advisory_lock(%s)", (_SETUP_ADVISORY_LOCK,))
+            try:
+                await self._saver.setup()
+                await self._store.setup()
+            finally:
+                await conn.execute("SELECT pg_advisory_unlock(%s)", (_SETUP_ADVISORY_LOCK,))
+
+    async def ping(self) -> bool:
+        """A real query against the store; records the outcome in ``ok``."""
+        if not self._ready:
+            return await self.connect()
+        assert self._store is not None
+        try:
+            await self._store.ping()
+        except STATE_ERRORS as exc:
+            self.ok, self.last_error = False, describe_error(exc)
+            return False
+        self.ok, self.last_error = True, None
+        return True
+
+    async def require(self) -> tuple[BaseCheckpointSaver[Any], PlatformStore]:
+        """The saver and store, connecting first if needed; raise ``StateUnavailable`` otherwise."""
+        if not self._ready and not await self.connect():
+            raise StateUnavailable(f"the {self.backend} state store is unavailable ({self.last_error})")
+        assert self._saver is not None
+        assert self._store is not None
+        return self._saver, self._store
+
+    def record_failure(self, exc: BaseException) -> None:
+        """A request hit a database error: health shows it until the next successful ping."""
+        self.ok, self.last_error = False, describe_error(exc)
+
+    async def close(self) -> None:
+        if self._store is not None:
+            await self._store.close()
+        if isinstance(self._saver, AsyncSqliteSaver):
+            await self._saver.conn.close()
+        if self._pool is not None:
+            await self._pool.close()
+        self._ready = False

@@ -1,0 +1,177 @@
+"""``PlatformStore`` on PostgreSQL, sharing the checkpointer's psycopg pool.
+
+Times come from the database clock (``now()``) so replicas with drifting clocks agree on when a
+lease expires; the lease itself is one atomic ``INSERT ... ON CONFLICT DO UPDATE ... WHERE``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from psycopg import AsyncConnection
+from psycopg.rows import DictRow
+from psycopg_pool import AsyncConnectionPool
+
+from langchain_platform.agents.store import RunRecord, result_from_json, result_to_json
+
+Pool = AsyncConnectionPool[AsyncConnection[DictRow]]
+
+SCHEMA = (
+    """CREATE TABLE IF NOT EXISTS platform_run_locks (
+    thread_id TEXT PRIMARY KEY,
+    run_id TEXT NOT NULL,
+    owner TEXT NOT NULL,
+    expires_at TIMESTAMPTZ NOT NULL
+)""",
+    """CREATE TABLE IF NOT EXISTS platform_threads (
+    thread_id TEXT PRIMARY KEY,
+    agent TEXT NOT NULL,
+    updated_at TIMESTAMPTZ NOT NULL DEFAULT now()
+)""",
+    "CREATE INDEX IF NOT EXISTS platform_threads_updated_at ON platform_threads (updated_at)",
+    """CREATE TABLE IF NOT EXISTS platform_runs (
+    run_id TEXT PRIMARY KEY,
+    agent TEXT NOT NULL,
+    thread_id TEXT,
+    status TEXT NOT NULL,
+    result_json TEXT,
+    error TEXT,
+    callback TEXT,
+    created_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+    updated_at TIMESTAMPTZ NOT NULL DEFAULT now()
+)""",
+)
+
+_TAKE_LEASE = """
+INSERT INTO platform_run_locks (thread_id, run_id, owner, expires_at)
+VALUES (%(thread_id)s, %(run_id)s, %(owner)s, now() + make_interval(secs => %(lease)s))
+ON CONFLICT (thread_id) DO UPDATE
+    SET run_id = EXCLUDED.run_id, owner = EXCLUDED.owner, expires_at = EXCLUDED.expires_at
+    WHERE platform_run_locks.expires_at < now()
+RETURNING run_id
+"""
+
+
+class PostgresStore:
+    def __init__(self, pool: Pool) -> None:
+        self._pool = pool
+
+    async def _execute(self, sql: str, params: dict[str, Any] | Sequence[Any] | None = None) -> int:
+        async with self._pool.connection() as conn:
+            cursor = await conn.execute(sql, params)
+            return cursor.rowcount
+
+    async def _fetchall(
+        self, sql: str, params: dict[str, Any] | Sequence[Any] | None = None
+    ) -> list[DictRow]:
+        async with self._pool.connection() as conn:
+            cursor = await conn.execute(sql, params)
+            return await cursor.fetchall()
+
+    async def setup(self) -> None:
+        # The runtime runs this under the same advisory lock as the checkpointer's migrations.
+        async with self._pool.connection() as conn:
+            for statement in SCHEMA:
+                await conn.execute(statement)
+
+    async def ping(self) -> None:
+        await self._fetchall("SELECT 1 AS ok")
+
+    async def close(self) -> None:
+        return None  # the pool belongs to the checkpointer side and is closed there
+
+    async def acquire_run_lock(
+        self, thread_id: str, run_id: str, owner: str, lease_seconds: float
+    ) -> str | None:
+        params = {"thread_id": thread_id, "run_id": run_id, "owner": owner, "lease": lease_seconds}
+        # The holder may release between our failed upsert and the lookup: then try again.
+        for _ in range(3):
+            if await self._fetchall(_TAKE_LEASE, params):
+                return None
+            holder = await self._fetchall(
+                "SELECT run_id FROM platform_run_locks WHERE thread_id = %s AND expires_at >= now()",
+                (thread_id,),
+            )
+            if holder:
+                return str(holder[0]["run_id"])
+        return "unknown"
+
+    async def release_run_lock(self, thread_id: str, run_id: str) -> None:
+        await self._execute(
+            "DELETE FROM platform_run_locks WHERE thread_id = %s AND run_id = %s", (thread_id, run_id)
+        )
+
+    async def clear_expired_run_locks(self) -> int:
+        return await self._execute("DELETE FROM platform_run_locks WHERE expires_at < now()")
+
+    async def record_thread(self, thread_id: str, agent: str) -> None:
+        await self._execute(
+            "INSERT INTO platform_threads (thread_id, agent) VALUES (%s, %s) "
+            "ON CONFLICT (thread_id) DO UPDATE SET updated_at = now()",
+            (thread_id, agent),
+        )
+
+    async def thread_agent(self, thread_id: str) -> str | None:
+        rows = await self._fetchall("SELECT agent FROM platform_threads WHERE thread_id = %s", (thread_id,))
+        return str(rows[0]["agent"]) if rows else None
+
+    async def threads_older_than(self, seconds: float) -> list[str]:
+        rows = await self._fetchall(
+            "SELECT thread_id FROM platform_threads WHERE updated_at < now() - make_interval(secs => %s)",
+            (seconds,),
+        )
+        return [str(row["thread_id"]) for row in rows]
+
+    async def forget_threads(self, thread_ids: Sequence[str]) -> int:
+        ids = list(thread_ids)
+        async with self._pool.connection() as conn, conn.transaction():
+            await conn.execute("DELETE FROM platform_run_locks WHERE thread_id = ANY(%s)", (ids,))
+            cursor = await conn.execute("DELETE FROM platform_threads WHERE thread_id = ANY(%s)", (ids,))
+            return cursor.rowcount
+
+    async def create_run(self, run_id: str, agent: str, thread_id: str) -> None:
+        await self._execute(
+            "INSERT INTO platform_runs (run_id, agent, thread_id, status) VALUES (%s, %s, %s, 'queued')",
+            (run_id, agent, thread_id),
+        )
+
+    async def update_run(
+        self,
+        run_id: str,
+        *,
+        status: str,
+        result: dict[str, Any] | None = None,
+        error: str | None = None,
+    ) -> None:
+        await self._execute(
+            "UPDATE platform_runs SET status = %s, result_json = %s, error = %s, updated_at = now() "
+            "WHERE run_id = %s",
+            (status, result_to_json(result), error, run_id),
+        )
+
+    async def set_run_callback(self, run_id: str, callback: str) -> None:
+        await self._execute(
+            "UPDATE platform_runs SET callback = %s, updated_at = now() WHERE run_id = %s", (callback, run_id)
+        )
+
+    async def get_run(self, run_id: str) -> RunRecord | None:
+        rows = await self._fetchall(
+            "SELECT run_id, agent, thread_id, status, result_json, error, callback, created_at, updated_at "
+            "FROM platform_runs WHERE run_id = %s",
+            (run_id,),
+        )
+        if not rows:
+            return None
+        row = rows[0]
+        return RunRecord(
+            run_id=row["run_id"],
+            agent=row["agent"],
+            thread_id=row["thread_id"],
+            status=row["status"],
+            result=result_from_json(row["result_json"]),
+            error=row["error"],
+            callback=row["callback"],
+            created_at=row["created_at"],
+            updated_at=row["updated_at"],
+        )

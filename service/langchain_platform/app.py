@@ -1,0 +1,126 @@
+"""The Litestar application factory (``uvicorn --factory langchain_platform.app:create_app``)."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import time
+from collections.abc import AsyncIterator
+
+import structlog
+from litestar import Litestar
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.openapi import OpenAPIConfig
+
+from langchain_platform import __version__
+from langchain_platform.admin import AdminController
+from langchain_platform.agents.routes import ROUTE_HANDLERS
+from langchain_platform.agents.runtime import AgentRuntime
+from langchain_platform.auth import ApiKeyMiddleware, KeyStore
+from langchain_platform.context import PlatformContext, platform_context
+from langchain_platform.errors import EXCEPTION_HANDLERS
+from langchain_platform.flags import FlagsStore
+from langchain_platform.health import HealthController
+from langchain_platform.observability.logging import configure_logging, current_level, set_level
+from langchain_platform.observability.metrics import mark_worker_dead, metrics_endpoint
+from langchain_platform.observability.requests import RequestObserver
+from langchain_platform.settings import Settings
+from langchain_platform.shutdown import install_signal_handlers
+
+_log = structlog.get_logger("langchain_platform.app")
+
+_TRACING_SWITCHES = ("LANGSMITH_TRACING", "LANGSMITH_TRACING_V2", "LANGCHAIN_TRACING", "LANGCHAIN_TRACING_V2")
+
+
+def provide_runtime(state: State) -> AgentRuntime:
+    """Dependency ``runtime``: the process's agent runtime."""
+    return platform_context(state).require_runtime()
+
+
+def configure_langsmith(settings: Settings) -> None:
+    """Point langchain's tracer at LangSmith, or make sure it sends nothing.
+
+    The langsmith SDK reads (and caches) these variables itself, so they are set before any run.
+    """
+    if settings.langsmith_tracing and settings.langsmith_api_key:
+        for name in _TRACING_SWITCHES:
+            os.environ.pop(name, None)
+        os.environ["LANGSMITH_TRACING"] = "true"
+        os.environ["LANGSMITH_API_KEY"] = settings.langsmith_api_key
+        os.environ["LANGSMITH_PROJECT"] = settings.langsmith_project
+        if settings.langsmith_endpoint:
+            os.environ["LANGSMITH_ENDPOINT"] = settings.langsmith_endpoint
+    else:
+        for name in _TRACING_SWITCHES:
+            os.environ[name] = "false"
+    with contextlib.suppress(ImportError):
+        from langsmith import utils as langsmith_utils
+
+        cache_clear = getattr(langsmith_utils.get_env_var, "cache_clear", None)
+        if cache_clear is not None:
+            cache_clear()
+
+
+@contextlib.asynccontextmanager
+async def _lifespan(app: Litestar) -> AsyncIterator[None]:
+    context = platform_context(app.state)
+    settings = context.settings
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    runtime = await AgentRuntime.start(settings)
+    context.runtime = runtime
+    app.state.runtime = runtime
+    restore_signals = install_signal_handlers(context, runtime)
+    health = runtime.health()
+    _log.info(
+        "service started",
+        version=__version__,
+        agents=health.agents_count,
+        chains=health.chains_count,
+        checkpointer=health.checkpointer_backend,
+        llm_provider=settings.llm_provider,
+        auth=settings.api_key_enabled,
+        langsmith_tracing=settings.langsmith_tracing,
+    )
+    try:
+        yield
+    finally:
+        restore_signals()
+        # Without a SIGTERM drain (SIGINT, test client) runs still get the grace period here.
+        drained_for = time.monotonic() - context.draining_since if context.draining_since else 0.0
+        context.start_draining()
+        if not await runtime.wait_idle(max(0.0, settings.shutdown_grace_seconds - drained_for)):
+            _log.warning("stopping with agent runs still in flight", in_flight_runs=runtime.in_flight_runs())
+        await runtime.close()
+        mark_worker_dead(os.getpid())
+        _log.info("service stopped")
+
+
+def _apply_shared_flags(context: PlatformContext) -> None:
+    """Adopt the log level another worker set through ``POST /api/admin/log-level``."""
+    wanted = context.flags.current().log_level or context.settings.log_level
+    if wanted != current_level():
+        set_level(wanted)
+
+
+def create_app(settings: Settings | None = None) -> Litestar:
+    settings = settings or Settings.from_env()
+    configure_logging(settings.log_level)
+    configure_langsmith(settings)
+    keys = KeyStore.from_settings(settings)
+    context = PlatformContext(settings=settings, flags=FlagsStore(settings.data_dir), keys=keys)
+    middleware = [ApiKeyMiddleware(keys, settings.auth_exempt_paths)] if settings.api_key_enabled else []
+    app = Litestar(
+        route_handlers=[HealthController, AdminController, metrics_endpoint, *ROUTE_HANDLERS],
+        dependencies={"runtime": Provide(provide_runtime, sync_to_thread=False)},
+        exception_handlers=EXCEPTION_HANDLERS,
+        middleware=middleware,
+        lifespan=[_lifespan],
+        state=State({"platform": context}),
+        request_max_body_size=settings.max_request_bytes,
+        openapi_config=OpenAPIConfig(title="langchain-platform", version=__version__),
+        logging_config=None,
+    )
+    # Outermost wrapper, so 404/405 and other pre-routing answers are logged and counted too.
+    app.asgi_handler = RequestObserver(app.asgi_handler, before_request=lambda: _apply_shared_flags(context))
+    return app

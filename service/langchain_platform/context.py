@@ -1,0 +1,45 @@
+"""The per-process state every part of the app reaches through ``app.state.platform``."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from litestar.datastructures import State
+
+from langchain_platform.auth import KeyStore
+from langchain_platform.flags import FlagsStore
+from langchain_platform.settings import Settings
+
+if TYPE_CHECKING:
+    from langchain_platform.agents.runtime import AgentRuntime
+
+
+@dataclass
+class PlatformContext:
+    settings: Settings
+    flags: FlagsStore
+    keys: KeyStore
+    started_at: float = field(default_factory=time.monotonic)
+    # Set once SIGTERM arrives: readiness and agent endpoints answer 503 from then on.
+    draining_since: float | None = None
+    runtime: AgentRuntime | None = None
+
+    @property
+    def draining(self) -> bool:
+        return self.draining_since is not None
+
+    def start_draining(self) -> None:
+        if self.draining_since is None:
+            self.draining_since = time.monotonic()
+
+    def require_runtime(self) -> AgentRuntime:
+        if self.runtime is None:
+            raise RuntimeError("the agent runtime is used before the app finished starting")
+        return self.runtime
+
+
+def platform_context(state: State) -> PlatformContext:
+    context: PlatformContext = state.platform
+    return context

@@ -1,0 +1,5 @@
+"""Health endpoints for operators, Docker and load balancers."""
+
+from langchain_platform.health.controller import HealthController
+
+__all__ = ["HealthController"]

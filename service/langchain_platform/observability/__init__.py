@@ -1,0 +1,1 @@
+"""Logs, metrics and request tracking shared by every part of the service."""

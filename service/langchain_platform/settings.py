@@ -1,0 +1,286 @@
+"""Settings read once from the environment and validated in one pass.
+
+Every problem is collected before failing, so an operator fixes a broken ``platform.env`` in one
+round instead of one variable per restart. Each message names the variable and the fix.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal, TypeVar
+from urllib.parse import urlsplit
+
+LOG_LEVELS = ("CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG")
+DEFAULT_AGENTS_CONFIG = Path(__file__).parent / "defaults" / "agents.yaml"
+DEFAULT_AUTH_EXEMPT_PATHS = ("/health", "/health/live", "/health/ready", "/metrics", "/schema")
+CHECKPOINTER_SCHEMES = ("memory", "sqlite", "postgresql", "postgres")
+_SHA256_HEX = re.compile(r"^[0-9a-f]{64}$")
+_TRUE = frozenset({"1", "true", "yes", "on"})
+_FALSE = frozenset({"0", "false", "no", "off"})
+
+_T = TypeVar("_T", int, float)
+
+
+class ConfigError(Exception):
+    """Invalid configuration; ``messages`` holds one line per problem, each naming a variable and a fix."""
+
+    def __init__(self, messages: list[str]) -> None:
+        super().__init__("\n".join(messages))
+        self.messages = messages
+
+
+def read_key_digests(path: Path) -> tuple[list[str], list[str]]:
+    """Parse an API keys file: SHA-256 hex digests one a line, ``#`` comments, blank lines ignored.
+
+    Returns (digests, problems); a problem names the line so the operator can fix it.
+    """
+    digests: list[str] = []
+    problems: list[str] = []
+    for number, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        line = raw.split("#", 1)[0].strip().lower()
+        if not line:
+            continue
+        if _SHA256_HEX.match(line):
+            digests.append(line)
+        else:
+            problems.append(
+                f"API_KEYS_FILE {path} line {number} is not a SHA-256 hex digest: "
+                "write the output of `langchain-platform hash-key`, never the key itself"
+            )
+    return digests, problems
+
+
+@dataclass(frozen=True)
+class Settings:
+    openai_api_key: str | None = field(default=None, repr=False)
+    openai_base_url: str | None = None
+    anthropic_api_key: str | None = field(default=None, repr=False)
+    llm_model: str = "gpt-4o-mini"
+    llm_temperature: float = 0.7
+    llm_max_tokens: int = 1024
+    llm_timeout_seconds: float = 60.0
+    llm_max_retries: int = 2
+    tool_timeout_seconds: float = 10.0
+    run_timeout_seconds: float = 120.0
+    http_tool_allowlist: tuple[str, ...] = ()
+    max_history_messages: int = 40
+    max_request_bytes: int = 1_048_576
+    data_dir: Path = Path("/data")
+    checkpointer_url: str = field(default="sqlite:///data/state.sqlite", repr=False)
+    agents_config: Path = DEFAULT_AGENTS_CONFIG
+    api_key_enabled: bool = True
+    api_keys: tuple[str, ...] = field(default=(), repr=False)
+    api_keys_file: Path | None = None
+    auth_exempt_paths: tuple[str, ...] = DEFAULT_AUTH_EXEMPT_PATHS
+    log_level: str = "INFO"
+    langsmith_tracing: bool = False
+    langsmith_api_key: str | None = field(default=None, repr=False)
+    langsmith_endpoint: str | None = None
+    langsmith_project: str = "langchain-platform"
+    webhook_secret: str | None = field(default=None, repr=False)
+    webhook_callback_allowlist: tuple[str, ...] = ()
+    webhook_callback_timeout_seconds: float = 10.0
+    webhook_callback_max_attempts: int = 3
+    shutdown_grace_seconds: float = 30.0
+
+    @property
+    def llm_provider(self) -> Literal["openai", "anthropic"] | None:
+        if self.openai_api_key:
+            return "openai"
+        if self.anthropic_api_key:
+            return "anthropic"
+        return None
+
+    @property
+    def llm_configured(self) -> bool:
+        return self.llm_provider is not None
+
+    @property
+    def checkpointer_backend(self) -> str:
+        """``memory``, ``sqlite`` or ``postgresql``: safe to show (the URL may hold a password)."""
+        scheme = urlsplit(self.checkpointer_url).scheme
+        return "postgresql" if scheme == "postgres" else scheme
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Read and validate every variable; raise ``ConfigError`` listing all problems at once."""
+        reader = _EnvReader(os.environ if environ is None else environ)
+        settings = reader.build()
+        if reader.errors:
+            raise ConfigError(reader.errors)
+        return settings
+
+
+class _EnvReader:
+    """Parses variables one by one, recording problems instead of stopping at the first."""
+
+    def __init__(self, environ: Mapping[str, str]) -> None:
+        self.env = environ
+        self.errors: list[str] = []
+
+    def raw(self, name: str) -> str | None:
+        value = self.env.get(name)
+        if value is None or not value.strip():
+            return None
+        return value.strip()
+
+    def number(self, name: str, default: _T, convert: Callable[[str], _T], minimum: _T, maximum: _T) -> _T:
+        text = self.raw(name)
+        if text is None:
+            return default
+        try:
+            value = convert(text)
+        except ValueError:
+            kind = "an integer" if convert is int else "a number"
+            self.errors.append(f"{name}={text!r} is not {kind}: set it to e.g. {default}")
+            return default
+        if not minimum <= value <= maximum:
+            self.errors.append(f"{name}={text} is out of range: set it between {minimum} and {maximum}")
+            return default
+        return value
+
+    def boolean(self, name: str, default: bool) -> bool:
+        text = self.raw(name)
+        if text is None:
+            return default
+        if text.lower() in _TRUE:
+            return True
+        if text.lower() in _FALSE:
+            return False
+        self.errors.append(f"{name}={text!r} is not a boolean: set it to true or false")
+        return default
+
+    def csv(self, name: str) -> tuple[str, ...]:
+        text = self.raw(name)
+        if text is None:
+            return ()
+        return tuple(item.strip() for item in text.split(",") if item.strip())
+
+    def http_url(self, name: str) -> str | None:
+        text = self.raw(name)
+        if text is None:
+            return None
+        parts = urlsplit(text)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            self.errors.append(f"{name}={text!r} is not an http(s) URL: set it like https://host[:port]/path")
+            return None
+        return text
+
+    def readable_file(self, name: str, path: Path) -> None:
+        if not path.is_file():
+            self.errors.append(f"{name}: {path} does not exist or is not a file: point {name} to a file")
+        elif not os.access(path, os.R_OK):
+            self.errors.append(f"{name}: {path} is not readable by this user: fix its owner or mode")
+
+    def data_dir(self) -> Path:
+        path = Path(self.raw("DATA_DIR") or "/data").absolute()
+        existing = path
+        while not existing.exists():
+            existing = existing.parent
+        if existing == path and not path.is_dir():
+            self.errors.append(f"DATA_DIR={path} is not a directory: point DATA_DIR to a writable directory")
+        elif not os.access(existing, os.W_OK):
+            self.errors.append(
+                f"DATA_DIR={path}: {existing} is not writable: fix its owner or choose another"
+            )
+        return path
+
+    def checkpointer_url(self, data_dir: Path) -> str:
+        text = self.raw("CHECKPOINTER_URL")
+        if text is None:
+            return f"sqlite://{data_dir / 'state.sqlite'}"
+        parts = urlsplit(text)
+        fix = "use memory://, sqlite:///abs/path or postgresql://user:pw@host:5432/db"
+        if parts.scheme not in CHECKPOINTER_SCHEMES:
+            self.errors.append(f"CHECKPOINTER_URL has unknown scheme {parts.scheme!r}: {fix}")
+        elif parts.scheme == "sqlite" and (parts.netloc or not parts.path.startswith("/")):
+            self.errors.append(f"CHECKPOINTER_URL sqlite path must be absolute (sqlite:///abs/path): {fix}")
+        elif parts.scheme.startswith("postgres") and not parts.hostname:
+            self.errors.append(f"CHECKPOINTER_URL names no PostgreSQL host: {fix}")
+        return text
+
+    def log_level(self) -> str:
+        text = (self.raw("LOG_LEVEL") or "INFO").upper()
+        if text == "WARN":
+            text = "WARNING"
+        if text not in LOG_LEVELS:
+            self.errors.append(f"LOG_LEVEL={text!r} is not a level: set one of {', '.join(LOG_LEVELS)}")
+            return "INFO"
+        return text
+
+    def exempt_paths(self) -> tuple[str, ...]:
+        if self.raw("AUTH_EXEMPT_PATHS") is None:
+            return DEFAULT_AUTH_EXEMPT_PATHS
+        paths = self.csv("AUTH_EXEMPT_PATHS")
+        for path in paths:
+            if not path.startswith("/"):
+                self.errors.append(f"AUTH_EXEMPT_PATHS entry {path!r} must start with '/': e.g. /health")
+        return tuple(p.rstrip("/") or "/" for p in paths)
+
+    def auth(self) -> tuple[bool, tuple[str, ...], Path | None]:
+        enabled = self.boolean("API_KEY_ENABLED", True)
+        keys = tuple(k for k in ((self.raw("API_KEY") or ""), *self.csv("API_KEYS")) if k)
+        keys_file_text = self.raw("API_KEYS_FILE")
+        keys_file = Path(keys_file_text) if keys_file_text else None
+        if keys_file is not None:
+            self.readable_file("API_KEYS_FILE", keys_file)
+            if keys_file.is_file() and os.access(keys_file, os.R_OK):
+                self.errors.extend(read_key_digests(keys_file)[1])
+        if enabled and not keys and keys_file is None:
+            self.errors.append(
+                "API_KEY_ENABLED=true but no key is configured: set API_KEY, API_KEYS (comma separated) "
+                "or API_KEYS_FILE (SHA-256 digests from `langchain-platform hash-key`), "
+                "or set API_KEY_ENABLED=false to turn auth off"
+            )
+        return enabled, keys, keys_file
+
+    def build(self) -> Settings:
+        data_dir = self.data_dir()
+        agents_config = Path(self.raw("AGENTS_CONFIG") or DEFAULT_AGENTS_CONFIG)
+        self.readable_file("AGENTS_CONFIG", agents_config)
+        api_key_enabled, api_keys, api_keys_file = self.auth()
+        langsmith_api_key = self.raw("LANGSMITH_API_KEY")
+        langsmith_wanted = self.boolean("LANGSMITH_TRACING", False)
+        if langsmith_wanted and not langsmith_api_key:
+            logging.getLogger(__name__).warning(
+                "LANGSMITH_TRACING=true without LANGSMITH_API_KEY: tracing stays off; set LANGSMITH_API_KEY"
+            )
+        return Settings(
+            openai_api_key=self.raw("OPENAI_API_KEY"),
+            openai_base_url=self.http_url("OPENAI_BASE_URL"),
+            anthropic_api_key=self.raw("ANTHROPIC_API_KEY"),
+            llm_model=self.raw("LLM_MODEL") or "gpt-4o-mini",
+            llm_temperature=self.number("LLM_TEMPERATURE", 0.7, float, 0.0, 2.0),
+            llm_max_tokens=self.number("LLM_MAX_TOKENS", 1024, int, 1, 1_000_000),
+            llm_timeout_seconds=self.number("LLM_TIMEOUT_SECONDS", 60.0, float, 0.1, 3600.0),
+            llm_max_retries=self.number("LLM_MAX_RETRIES", 2, int, 0, 20),
+            tool_timeout_seconds=self.number("TOOL_TIMEOUT_SECONDS", 10.0, float, 0.1, 3600.0),
+            run_timeout_seconds=self.number("RUN_TIMEOUT_SECONDS", 120.0, float, 0.1, 86400.0),
+            http_tool_allowlist=tuple(h.lower() for h in self.csv("HTTP_TOOL_ALLOWLIST")),
+            max_history_messages=self.number("MAX_HISTORY_MESSAGES", 40, int, 1, 100_000),
+            max_request_bytes=self.number("MAX_REQUEST_BYTES", 1_048_576, int, 1024, 1_073_741_824),
+            data_dir=data_dir,
+            checkpointer_url=self.checkpointer_url(data_dir),
+            agents_config=agents_config,
+            api_key_enabled=api_key_enabled,
+            api_keys=api_keys,
+            api_keys_file=api_keys_file,
+            auth_exempt_paths=self.exempt_paths(),
+            log_level=self.log_level(),
+            langsmith_tracing=langsmith_wanted and langsmith_api_key is not None,
+            langsmith_api_key=langsmith_api_key,
+            langsmith_endpoint=self.http_url("LANGSMITH_ENDPOINT"),
+            langsmith_project=self.raw("LANGSMITH_PROJECT") or "langchain-platform",
+            webhook_secret=self.raw("WEBHOOK_SECRET"),
+            webhook_callback_allowlist=tuple(h.lower() for h in self.csv("WEBHOOK_CALLBACK_ALLOWLIST")),
+            webhook_callback_timeout_seconds=self.number(
+                "WEBHOOK_CALLBACK_TIMEOUT_SECONDS", 10.0, float, 0.1, 3600.0
+            ),
+            webhook_callback_max_attempts=self.number("WEBHOOK_CALLBACK_MAX_ATTEMPTS", 3, int, 1, 100),
+            shutdown_grace_seconds=self.number("SHUTDOWN_GRACE_SECONDS", 30.0, float, 0.0, 3600.0),
+        )

@@ -1,0 +1,174 @@
+"""Webhooks: signed inbound events, run status, and signed callbacks to a loopback receiver."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.conftest import API_KEY, Launcher
+from tests.support.http import assert_problem, token, wait_until
+from tests.support.platform_server import PlatformServer
+
+SECRET = "webhook-secret-for-tests-8c2d"
+HOOK = "/api/webhooks/plain"
+
+
+def sign(body: bytes, secret: str = SECRET) -> str:
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def post_event(server: PlatformServer, event: dict[str, Any], signature: str | None = None) -> httpx.Response:
+    body = json.dumps(event).encode()
+    headers = {"Content-Type": "application/json", "X-API-Key": API_KEY}
+    headers["X-Signature-256"] = signature if signature is not None else sign(body)
+    return httpx.post(f"{server.url}{HOOK}", content=body, headers=headers, timeout=10)
+
+
+def run_status(server: PlatformServer, run_id: str) -> dict[str, Any]:
+    response = httpx.get(f"{server.url}/api/runs/{run_id}", headers={"X-API-Key": API_KEY}, timeout=10)
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def finished(server: PlatformServer, run_id: str, timeout: float = 15) -> dict[str, Any]:
+    return wait_until(
+        lambda: (s := run_status(server, run_id))["status"] in ("succeeded", "failed") and s,
+        timeout=timeout,
+        what=f"run {run_id} to finish",
+    )
+
+
+class Receiver:
+    """A loopback HTTP server that records callbacks; the first `fail_first` answers are 500."""
+
+    def __init__(self, fail_first: int = 0) -> None:
+        self.fail_first = fail_first
+        self.received: list[tuple[int, dict[str, str], bytes]] = []  # (status answered, headers, body)
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                status = 500 if len(receiver.received) < receiver.fail_first else 200
+                receiver.received.append((status, {k.lower(): v for k, v in self.headers.items()}, body))
+                self.send_response(status)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self._server.server_address[1]}/hook"
+
+    def __enter__(self) -> Receiver:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
+@pytest.fixture(scope="module")
+def server(launch: Launcher) -> PlatformServer:
+    return launch(WEBHOOK_SECRET=SECRET)
+
+
+@pytest.fixture(scope="module")
+def allowing(launch: Launcher) -> PlatformServer:
+    return launch(WEBHOOK_SECRET=SECRET, WEBHOOK_CALLBACK_ALLOWLIST="127.0.0.1")
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    with Receiver() as r:
+        yield r
+
+
+def test_signed_event_runs_the_agent(server: PlatformServer) -> None:
+    tag = token()
+    response = post_event(server, {"input": f"{tag} from a webhook"})
+    assert response.status_code == 202, response.text
+    accepted = response.json()
+    run_id = accepted["run_id"]
+    assert accepted["status_url"] == f"/api/runs/{run_id}"
+    status = finished(server, run_id)
+    assert status["status"] == "succeeded", status
+    assert status["agent"] == "plain"
+    assert status["result"]["output"] == f"Echo: {tag} from a webhook"
+    assert status["result"]["run_id"] == run_id
+    assert status["thread_id"] == accepted["thread_id"]
+
+
+def test_bad_signature_is_401(server: PlatformServer) -> None:
+    event = {"input": "forged"}
+    body = json.dumps(event).encode()
+    assert_problem(post_event(server, event, signature=sign(body, "not-the-secret")), 401)
+    assert_problem(post_event(server, event, signature=""), 401)
+    assert_problem(post_event(server, event, signature=sign(body + b" ")), 401)  # signed other bytes
+
+
+def test_unknown_run_is_404(server: PlatformServer) -> None:
+    response = httpx.get(f"{server.url}/api/runs/{token()}", headers={"X-API-Key": API_KEY}, timeout=10)
+    assert_problem(response, 404)
+
+
+def test_a_failed_run_is_reported(server: PlatformServer) -> None:
+    response = post_event(server, {"input": f"{token()} [stub:500]"})
+    assert response.status_code == 202
+    status = finished(server, response.json()["run_id"], timeout=30)
+    assert status["status"] == "failed"
+    assert "500" in status["error"]
+    assert status["result"] is None
+
+
+def test_loopback_callback_is_refused_unless_allow_listed(server: PlatformServer, receiver: Receiver) -> None:
+    body = assert_problem(post_event(server, {"input": "call me back", "callback_url": receiver.url}), 400)
+    assert "WEBHOOK_CALLBACK_ALLOWLIST" in body["detail"]
+    for url in ("http://169.254.169.254/latest/meta-data", "http://10.1.2.3/hook", "file:///etc/passwd"):
+        assert_problem(post_event(server, {"input": "call me back", "callback_url": url}), 400)
+    assert receiver.received == []
+
+
+def test_callback_delivers_a_signed_result(allowing: PlatformServer, receiver: Receiver) -> None:
+    tag = token()
+    response = post_event(allowing, {"input": f"{tag} with callback", "callback_url": receiver.url})
+    assert response.status_code == 202, response.text
+    run_id = response.json()["run_id"]
+    wait_until(lambda: receiver.received, timeout=15, what="the callback")
+    status, headers, body = receiver.received[0]
+    assert status == 200
+    assert hmac.compare_digest(headers["x-signature-256"], sign(body)), "callback signature does not verify"
+    payload = json.loads(body)
+    assert payload["run_id"] == run_id
+    assert payload["status"] == "succeeded"
+    assert payload["result"]["output"] == f"Echo: {tag} with callback"
+    final = wait_until(lambda: (s := run_status(allowing, run_id))["callback"] and s, timeout=10, what="outcome")
+    assert "delivered" in final["callback"]
+
+
+def test_callback_is_retried_until_it_is_taken(allowing: PlatformServer) -> None:
+    with Receiver(fail_first=2) as flaky:
+        response = post_event(allowing, {"input": f"{token()} flaky receiver", "callback_url": flaky.url})
+        assert response.status_code == 202, response.text
+        run_id = response.json()["run_id"]
+        wait_until(lambda: len(flaky.received) >= 3, timeout=20, what="three callback attempts")
+        final = wait_until(lambda: (s := run_status(allowing, run_id))["callback"] and s, timeout=10, what="outcome")
+    assert [status for status, _, _ in flaky.received] == [500, 500, 200]
+    bodies = {body for _, _, body in flaky.received}
+    assert len(bodies) == 1, "every attempt carries the same signed body"
+    assert "3 attempt" in final["callback"]

@@ -1,0 +1,118 @@
+"""API keys: SHA-256 digests, several valid keys, keys-file reload, header parsing, exempt paths."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from langchain_platform.auth import KeyStore, hash_key, path_is_exempt, presented_key
+
+# sha256("secret"), as printed by `printf secret | sha256sum`
+SECRET_DIGEST = "2bb80d537b1da3e38bd30361aa855686bde0eacd7162fef6a25fe97bf527a25b"
+
+
+def write_keys(path: Path, *keys: str, comment: str = "# keys") -> None:
+    path.write_text("\n".join([comment, *(hash_key(k) for k in keys)]) + "\n")
+
+
+def bump_mtime(path: Path) -> None:
+    stat = path.stat()
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
+
+
+def test_hash_key_is_sha256_hex() -> None:
+    assert hash_key("secret") == SECRET_DIGEST
+
+
+def test_every_configured_key_is_valid_and_nothing_else() -> None:
+    store = KeyStore(("alpha", "beta"), None)
+    assert store.verify("alpha")
+    assert store.verify("beta")
+    assert not store.verify("gamma")
+    assert not store.verify("alph")
+    assert not store.verify("")
+    assert not store.verify(None)
+
+
+def test_store_holds_digests_not_keys() -> None:
+    store = KeyStore(("plain-key-value",), None)
+    assert "plain-key-value" not in repr(vars(store))
+
+
+def test_keys_file_digests_are_valid(tmp_path: Path) -> None:
+    keys = tmp_path / "api-keys"
+    write_keys(keys, "from-file")
+    store = KeyStore(("from-env",), keys)
+    assert store.verify("from-file")
+    assert store.verify("from-env")
+    assert store.digest_count == 2
+
+
+def test_changed_keys_file_is_picked_up_without_restart(tmp_path: Path) -> None:
+    keys = tmp_path / "api-keys"
+    write_keys(keys, "old")
+    store = KeyStore((), keys, recheck_seconds=0)
+    assert store.verify("old")
+    write_keys(keys, "new", comment="# rotated")
+    bump_mtime(keys)
+    assert store.verify("new")
+    assert not store.verify("old")
+
+
+def test_change_is_noticed_only_after_the_recheck_interval(tmp_path: Path) -> None:
+    keys = tmp_path / "api-keys"
+    write_keys(keys, "old")
+    store = KeyStore((), keys, recheck_seconds=3600)
+    assert store.verify("old")
+    write_keys(keys, "new", comment="# rotated")
+    assert not store.verify("new")  # still cached
+    store.reload()  # what SIGHUP does
+    assert store.verify("new")
+    assert not store.verify("old")
+
+
+def test_deleted_keys_file_revokes_its_keys_but_not_env_keys(tmp_path: Path) -> None:
+    keys = tmp_path / "api-keys"
+    write_keys(keys, "file-key")
+    store = KeyStore(("env-key",), keys, recheck_seconds=0)
+    assert store.verify("file-key")
+    keys.unlink()
+    assert not store.verify("file-key")
+    assert store.verify("env-key")
+
+
+def test_bad_lines_are_skipped_and_good_ones_kept(tmp_path: Path) -> None:
+    keys = tmp_path / "api-keys"
+    keys.write_text(f"not-a-digest\n{hash_key('good').upper()}  # upper case is fine\n")
+    store = KeyStore((), keys)
+    assert store.verify("good")
+    assert not store.verify("not-a-digest")
+
+
+def headers(*pairs: tuple[str, str]) -> dict[str, object]:
+    return {"headers": [(n.lower().encode(), v.encode()) for n, v in pairs]}
+
+
+def test_key_comes_from_x_api_key_or_bearer_token() -> None:
+    assert presented_key(headers(("X-API-Key", "k1"))) == "k1"  # type: ignore[arg-type]
+    assert presented_key(headers(("Authorization", "Bearer k2"))) == "k2"  # type: ignore[arg-type]
+    assert presented_key(headers(("Authorization", "Basic Zm9vOmJhcg=="))) is None  # type: ignore[arg-type]
+    assert presented_key(headers(("Authorization", "Bearer b"), ("X-API-Key", "x"))) == "x"  # type: ignore[arg-type]
+    assert presented_key(headers()) is None  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("path", "exempt"),
+    [
+        ("/health", True),
+        ("/health/ready", True),
+        ("/metrics", True),
+        ("/schema/openapi.json", True),
+        ("/healthz", False),
+        ("/api/enterprise/agents", False),
+        ("/", False),
+    ],
+)
+def test_exempt_paths_cover_their_sub_paths_only(path: str, exempt: bool) -> None:
+    assert path_is_exempt(path, ("/health", "/metrics", "/schema")) is exempt
