@@ -6,14 +6,24 @@
 # Both stages must share one base: the venv's python is a symlink to the base's interpreter.
 ARG BASE_IMAGE=python:3.11-slim-bookworm
 
-FROM ${BASE_IMAGE} AS builder
+# The dependencies: one large layer that stays cached while only the service's code changes.
+# pip and setuptools only serve the install, so the venv keeps neither; a .pth file puts /opt/app,
+# where the project itself goes, on the venv's import path.
+FROM ${BASE_IMAGE} AS deps
 COPY .cache/wheelhouse/ /wheels/
-COPY .cache/dist/ /dist/
-# pip and setuptools only serve the install: the running service never needs them.
 RUN python3 -m venv /opt/venv \
- && /opt/venv/bin/pip install --no-cache-dir --no-index --find-links /wheels --disable-pip-version-check \
-        /dist/*.whl \
- && /opt/venv/bin/pip uninstall --yes --disable-pip-version-check pip setuptools
+ && /opt/venv/bin/pip install --no-cache-dir --no-index --disable-pip-version-check \
+        --find-links /wheels --requirement /wheels/requirements.txt \
+ && /opt/venv/bin/pip uninstall --yes --disable-pip-version-check pip setuptools \
+ && echo /opt/app >"$(/opt/venv/bin/python -c 'import sysconfig; print(sysconfig.get_path("purelib"))')/app.pth"
+
+# The project: a small layer. A throwaway pip runs under the venv's interpreter (--python), so the
+# langchain-platform script points at /opt/venv/bin/python.
+FROM deps AS app
+COPY .cache/dist/ /dist/
+RUN python3 -m venv /tmp/pip \
+ && /tmp/pip/bin/pip --python /opt/venv/bin/python install --no-cache-dir --no-index --no-deps \
+        --disable-pip-version-check --target /opt/app /dist/*.whl
 
 FROM ${BASE_IMAGE}
 RUN groupadd --system --gid 10001 app \
@@ -21,9 +31,10 @@ RUN groupadd --system --gid 10001 app \
  && mkdir /data \
  && chown app:app /data \
  && chmod 0750 /data
-COPY --from=builder /opt/venv /opt/venv
+COPY --from=deps /opt/venv /opt/venv
+COPY --from=app /opt/app /opt/app
 # The bytecode compiled at install time stays; the app user could not write new .pyc files anyway.
-ENV PATH=/opt/venv/bin:$PATH \
+ENV PATH=/opt/app/bin:/opt/venv/bin:$PATH \
     DATA_DIR=/data \
     PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1

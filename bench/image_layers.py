@@ -1,7 +1,8 @@
 """Size of the service image split into its base layers and the application's own layers.
 
-The base is the image the Dockerfile's last stage starts `FROM`; its layers are the bottom of the
-application image's history, so the application's share is the difference of the two sizes.
+The base is the nearest ancestor in the image's history that carries a tag (the image the last
+`FROM` named, whatever --build-arg BASE_IMAGE chose); its layers are the bottom of the application
+image's history, so the application's share is the difference of the two sizes.
 """
 
 from __future__ import annotations
@@ -9,9 +10,6 @@ from __future__ import annotations
 import shutil
 import subprocess
 from dataclasses import dataclass
-from pathlib import Path
-
-REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
 @dataclass(frozen=True)
@@ -27,23 +25,23 @@ class ImageSplit:
         return round(self.total_mb - self.base_mb, 1)
 
 
-def final_base_image(dockerfile: Path = REPO_ROOT / "Dockerfile") -> str | None:
-    """The image named by the last `FROM` (the runtime stage of a multi-stage build)."""
-    if not dockerfile.is_file():
-        return None
-    base = None
-    for line in dockerfile.read_text().splitlines():
-        words = line.split()
-        if len(words) >= 2 and words[0].upper() == "FROM":
-            base = words[1]
-    return base
-
-
 def _docker(*args: str) -> str | None:
     if shutil.which("docker") is None:
         return None
     done = subprocess.run(["docker", *args], capture_output=True, text=True, timeout=60, check=False)
     return done.stdout.strip() if done.returncode == 0 else None
+
+
+def tagged_ancestor(image: str) -> str | None:
+    """The first image below `image` in its history that has a repository tag."""
+    history = _docker("history", "-q", image)
+    for layer_id in (history or "").splitlines()[1:]:
+        if layer_id == "<missing>":
+            continue
+        tags = _docker("image", "inspect", "--format", '{{join .RepoTags " "}}', layer_id)
+        if tags:
+            return tags.split()[0]
+    return None
 
 
 def _size_mb(image: str) -> float | None:
@@ -56,7 +54,9 @@ def image_split(image: str, base: str) -> ImageSplit | None:
     total, base_size = _size_mb(image), _size_mb(base)
     if total is None or base_size is None:
         return None
-    history = _docker("history", "--no-trunc", "--human=false", "--format", "{{.Size}}\t{{.CreatedBy}}", image)
+    history = _docker(
+        "history", "--no-trunc", "--human=false", "--format", "{{.Size}}\t{{.CreatedBy}}", image
+    )
     base_history = _docker("history", "-q", base) or ""
     rows = [line.split("\t", 1) for line in (history or "").splitlines() if "\t" in line]
     # history lists newest first; the base's rows are the last ones.

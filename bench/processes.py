@@ -25,7 +25,9 @@ BENCH_API_KEY = "bench-key-not-secret"
 START_TIMEOUT_SECONDS = 45.0
 
 
-def wait_for(url: str, timeout: float = START_TIMEOUT_SECONDS, proc: subprocess.Popen[bytes] | None = None) -> float:
+def wait_for(
+    url: str, timeout: float = START_TIMEOUT_SECONDS, proc: subprocess.Popen[bytes] | None = None
+) -> float:
     """Poll `url` until it answers 200; return the seconds it took."""
     start = time.monotonic()
     while time.monotonic() - start < timeout:
@@ -88,7 +90,15 @@ class _Child:
 def stub_llm(latency_ms: int, log: Path) -> _Child:
     """The stdlib stub OpenAI server as a separate process (its threads must not slow the load)."""
     # As a module: run as a script, tests/support/http.py would shadow the standard library's http.
-    args = [sys.executable, "-m", "tests.support.stub_openai", "--port", "{port}", "--latency-ms", str(latency_ms)]
+    args = [
+        sys.executable,
+        "-m",
+        "tests.support.stub_openai",
+        "--port",
+        "{port}",
+        "--latency-ms",
+        str(latency_ms),
+    ]
     return _Child(args, {}, log, "/health")
 
 

@@ -15,11 +15,10 @@ from typing import Any
 
 import msgspec
 from langchain_core.messages import HumanMessage
-from litestar import Litestar, get, post
-from litestar.datastructures import State
-
 from langchain_platform.agents.runtime import AgentRuntime
 from langchain_platform.settings import Settings
+from litestar import Litestar, get, post
+from litestar.datastructures import State
 
 AGENT_NAME = "bench"
 

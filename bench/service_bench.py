@@ -28,7 +28,7 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
-from bench.image_layers import final_base_image, image_split
+from bench.image_layers import image_split, tagged_ancestor
 from bench.loadgen import LoadConfig, LoadRun, Target, run_load
 from bench.processes import (
     BENCH_AGENT,
@@ -57,7 +57,7 @@ class Plan:
 
 
 FULL = Plan((0, 200), (1, 2), (1, 16, 64), 5.0, 100_000, 60.0, 5)
-QUICK = Plan((0,), (1,), (1, 8), 1.5, 60, 4.0, 1)
+QUICK = Plan((0,), (1,), (1, 4), 1.0, 40, 3.0, 1)
 
 
 @dataclass
@@ -84,7 +84,14 @@ def agent_target(path: str, tag: str) -> Target:
 
 
 def measure(
-    system: str, base_url: str, pid: int, latency: int, endpoint: str, target: Target, concurrency: int, plan: Plan
+    system: str,
+    base_url: str,
+    pid: int,
+    latency: int,
+    endpoint: str,
+    target: Target,
+    concurrency: int,
+    plan: Plan,
 ) -> Point:
     def config(duration: float, max_requests: int) -> LoadConfig:
         return LoadConfig(
@@ -97,7 +104,7 @@ def measure(
             timeout_s=30.0,
         )
 
-    asyncio.run(run_load(config(2.0, 2 * concurrency)))  # warm-up: connections, caches, first imports
+    asyncio.run(run_load(config(min(2.0, plan.duration_s), 2 * concurrency)))  # warm-up: connections, caches
     summary = asyncio.run(run_load(config(plan.duration_s, plan.max_requests)))
     latency_ms = summary["latency_ms"]
     return Point(
@@ -128,40 +135,67 @@ def print_point(point: Point) -> None:
         print(f"    failure: {example}", flush=True)
 
 
+SERVICE_ENDPOINTS = (
+    ("health", "/health", "constant"),
+    ("agent", f"/api/enterprise/agents/{BENCH_AGENT}/invoke", "agent"),
+)
+REFERENCE_ENDPOINTS = (("constant", "/constant"), ("agent", "/agent"))
+
+
+def _target(endpoint: str, path: str) -> Target:
+    return agent_target(path, _tag()) if endpoint == "agent" else Target("GET", path)
+
+
+def measure_reference(plan: Plan, work: Path, llm_url: str, latency: int) -> list[Point]:
+    data_dir = work / f"ref-{latency}"
+    data_dir.mkdir()
+    points = []
+    with reference_app(service_env(llm_url, data_dir), work / "reference.log") as ref:
+        for endpoint, path in REFERENCE_ENDPOINTS:
+            for conc in plan.concurrencies:
+                points.append(
+                    measure(
+                        "reference", ref.url, ref.pid, latency, endpoint, _target(endpoint, path), conc, plan
+                    )
+                )
+                print_point(points[-1])
+    return points
+
+
+def measure_service(
+    plan: Plan, work: Path, llm_url: str, latency: int, workers: int, ceiling: dict[tuple[str, int], float]
+) -> list[Point]:
+    data_dir = work / f"svc-{latency}-{workers}"
+    data_dir.mkdir()
+    points = []
+    with platform_server(
+        service_env(llm_url, data_dir), work / f"service-{latency}-{workers}w.log", workers
+    ) as server:
+        assert server.proc is not None
+        wait_for(f"{server.url}/health/ready")
+        for endpoint, path, ref_endpoint in SERVICE_ENDPOINTS:
+            for conc in plan.concurrencies:
+                target = _target(endpoint, path)
+                point = measure(
+                    f"service-{workers}w", server.url, server.proc.pid, latency, endpoint, target, conc, plan
+                )
+                ref_rps = ceiling.get((ref_endpoint, conc))
+                point.ratio = round(point.rps / ref_rps, 3) if ref_rps else None
+                points.append(point)
+                print_point(point)
+    return points
+
+
 def run_matrix(plan: Plan, work: Path) -> list[Point]:
     points: list[Point] = []
     print("system       stub endpoint conc     req/s   p50 ms   p95 ms   p99 ms errors   rss MB vs-ceiling")
     for latency in plan.latencies_ms:
         with stub_llm(latency, work / f"stub-{latency}.log") as llm:
-            ref_dir = work / f"ref-{latency}"
-            ref_dir.mkdir()
-            with reference_app(service_env(llm.url, ref_dir), work / "reference.log") as ref:
-                ceiling: dict[tuple[str, int], float] = {}
-                for endpoint, path in (("constant", "/constant"), ("agent", "/agent")):
-                    for conc in plan.concurrencies:
-                        target = Target("GET", path) if endpoint == "constant" else agent_target(path, _tag())
-                        point = measure("reference", ref.url, ref.pid, latency, endpoint, target, conc, plan)
-                        ceiling[(endpoint, conc)] = point.rps
-                        points.append(point)
-                        print_point(point)
+            reference = measure_reference(plan, work, llm.url, latency)
+            ceiling = {(p.endpoint, p.concurrency): p.rps for p in reference}
+            points += reference
             for workers in plan.workers:
-                data_dir = work / f"svc-{latency}-{workers}"
-                data_dir.mkdir()
-                log = work / f"service-{latency}-{workers}w.log"
-                with platform_server(service_env(llm.url, data_dir), log, workers) as server:
-                    assert server.proc is not None
-                    wait_for(f"{server.url}/health/ready")
-                    invoke = f"/api/enterprise/agents/{BENCH_AGENT}/invoke"
-                    for endpoint, path, ref_endpoint in (("health", "/health", "constant"), ("agent", invoke, "agent")):
-                        for conc in plan.concurrencies:
-                            target = Target("GET", path) if endpoint == "health" else agent_target(path, _tag())
-                            point = measure(
-                                f"service-{workers}w", server.url, server.proc.pid, latency, endpoint, target, conc, plan
-                            )
-                            ref_rps = ceiling.get((ref_endpoint, conc))
-                            point.ratio = round(point.rps / ref_rps, 3) if ref_rps else None
-                            points.append(point)
-                            print_point(point)
+                points += measure_service(plan, work, llm.url, latency, workers, ceiling)
     return points
 
 
@@ -178,8 +212,6 @@ def cold_start(plan: Plan, work: Path) -> list[float]:
         for _ in range(plan.cold_starts):
             server = platform_server(service_env(llm.url, data_dir), work / "cold.log", 1)
             started = time.monotonic()
-    # Other work on the machine skews every figure: say how busy it was.
-    print(f"load average at start: {os.getloadavg()}; {os.cpu_count()} CPUs")
             server.start(wait=False)
             try:
                 wait_for(f"{server.url}/health/ready", proc=server.proc)
@@ -240,7 +272,11 @@ def _find(points: list[Point], system: str, latency: int, endpoint: str, conc: i
 
 
 def verdicts(
-    plan: Plan, points: list[Point], cold: list[float], rss: list[tuple[float, float]], image: dict[str, Any] | None
+    plan: Plan,
+    points: list[Point],
+    cold: list[float],
+    rss: list[tuple[float, float]],
+    image: dict[str, Any] | None,
 ) -> list[Verdict]:
     result = []
     low, high = min(plan.concurrencies), max(plan.concurrencies)
@@ -255,11 +291,16 @@ def verdicts(
                     f"agent-run overhead within 10% of bare ceiling (stub {latency} ms, c={low})",
                     ours <= 1.10 * bare,
                     f"service p50 {svc.p50_ms:.1f} ms - stub {stub_ms} ms = {ours:.1f} ms; "
-                    f"bare {ref.p50_ms:.1f} - {stub_ms} = {bare:.1f} ms; ratio {ours / bare if bare else float('nan'):.2f}",
+                    f"bare {ref.p50_ms:.1f} - {stub_ms} = {bare:.1f} ms; "
+                    f"ratio {ours / bare if bare else float('nan'):.2f}",
                 )
             )
-    best_health = max((p.rps for p in points if p.system == "service-1w" and p.endpoint == "health"), default=0.0)
-    best_const = max((p.rps for p in points if p.system == "reference" and p.endpoint == "constant"), default=0.0)
+    best_health = max(
+        (p.rps for p in points if (p.system, p.endpoint) == ("service-1w", "health")), default=0.0
+    )
+    best_const = max(
+        (p.rps for p in points if (p.system, p.endpoint) == ("reference", "constant")), default=0.0
+    )
     if best_const:
         result.append(
             Verdict(
@@ -286,7 +327,9 @@ def verdicts(
         )
     if cold:
         median = statistics.median(cold)
-        result.append(Verdict("cold start to /health/ready <= 3 s", median <= 3.0, f"median {median:.2f} s of {cold}"))
+        result.append(
+            Verdict("cold start to /health/ready <= 3 s", median <= 3.0, f"median {median:.2f} s of {cold}")
+        )
     if image is None:
         result.append(Verdict("app layer <= 150 MB", None, "image not built (run lab/setup.sh)"))
     else:
@@ -305,7 +348,7 @@ def verdicts(
         if two and ref:
             result.append(
                 Verdict(
-                    f"2 workers agent rate at c={high} >= 1.6x single-worker bare ceiling (stub {latency} ms)",
+                    f"2 workers agent rate at c={high} >= 1.6x 1-worker bare ceiling (stub {latency} ms)",
                     two.rps >= 1.6 * ref.rps,
                     f"{two.rps:.1f} vs {ref.rps:.1f} req/s = {two.rps / ref.rps:.2f}x",
                 )
@@ -314,10 +357,9 @@ def verdicts(
 
 
 def image_figures() -> dict[str, Any] | None:
-    base = final_base_image()
-    if base is None:
-        return None
-    split = image_split(f"langchain-platform:{version('langchain-platform')}", base)
+    image = f"langchain-platform:{version('langchain-platform')}"
+    base = tagged_ancestor(image)
+    split = image_split(image, base) if base else None
     if split is None:
         return None
     return {**asdict(split), "app_mb": split.app_mb}
@@ -333,6 +375,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.duration:
         plan = Plan(**{**asdict(plan), "duration_s": args.duration})
     started = time.monotonic()
+    # Other work on the machine skews every figure: say how busy it was.
+    print(f"load average at start: {os.getloadavg()}; {os.cpu_count()} CPUs")
     with tempfile.TemporaryDirectory(prefix="service-bench-") as tmp:
         work = Path(tmp)
         points = run_matrix(plan, work)
@@ -345,7 +389,10 @@ def main(argv: list[str] | None = None) -> int:
     if image is None:
         print("image: langchain-platform image or its base not found; size split skipped")
     else:
-        print(f"image {image['image']}: {image['total_mb']} MB; base {image['base']} {image['base_mb']} MB; app {image['app_mb']} MB")
+        print(
+            f"image {image['image']}: {image['total_mb']} MB; "
+            f"base {image['base']} {image['base_mb']} MB; app {image['app_mb']} MB"
+        )
         for created, size in image["app_layers"]:
             print(f"    {size:>8.1f} MB  {created}")
     print("targets:")

@@ -7,7 +7,7 @@ Stubs and PostgreSQL live for the whole session; service processes are started p
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
 
 import pytest
@@ -107,7 +107,9 @@ def launch(tmp_path_factory: pytest.TempPathFactory, stub_llm: StubOpenAI) -> It
 
 
 @pytest.hookimpl(wrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     report = yield
     if report.failed and call.when == "call":
         for index, server in enumerate(_RUNNING):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -23,9 +24,9 @@ def server(launch: Launcher) -> PlatformServer:
 
 
 @pytest.fixture
-def client(server: PlatformServer) -> httpx.Client:
+def client(server: PlatformServer) -> Iterator[httpx.Client]:
     with server.client(api_key=API_KEY) as c:
-        yield c  # type: ignore[misc]
+        yield c
 
 
 def invoke(client: httpx.Client, agent: str, text: str, thread_id: str | None = None) -> dict[str, Any]:
@@ -72,8 +73,10 @@ def test_invoke_with_a_tool_call(client: httpx.Client, stub_llm: StubOpenAI) -> 
     # What the client got.
     assert set(result) >= {"output", "thread_id", "run_id", "usage"}
     assert "The calculator tool returned: 20" in result["output"]
-    assert isinstance(result["thread_id"], str) and result["thread_id"]
-    assert isinstance(result["run_id"], str) and result["run_id"]
+    assert isinstance(result["thread_id"], str)
+    assert result["thread_id"]
+    assert isinstance(result["run_id"], str)
+    assert result["run_id"]
     assert result["thread_id"] != result["run_id"]
 
     # What the LLM was sent: a tool-offering call, then the call with the tool's result.
@@ -94,7 +97,10 @@ def test_invoke_with_a_tool_call(client: httpx.Client, stub_llm: StubOpenAI) -> 
     assert tools["calculator"]["description"]
     assert roles(first) == ["system", "user"]
     assert content(first["body"]["messages"][1]) == f"{tag} please use tool calculator: (2+3)*4"
-    assert first["response"]["tool_call"] == {"name": "calculator", "arguments": json.dumps({"expression": "(2+3)*4"})}
+    assert first["response"]["tool_call"] == {
+        "name": "calculator",
+        "arguments": json.dumps({"expression": "(2+3)*4"}),
+    }
 
     assert roles(second) == ["system", "user", "assistant", "tool"]
     assistant_msg, tool_msg = second["body"]["messages"][2:]
@@ -133,7 +139,11 @@ def test_conversation_continues_on_a_thread(client: httpx.Client, stub_llm: Stub
     (call,) = stub_llm.requests_mentioning(second_tag)
     texts = [content(m) for m in call["body"]["messages"]]
     assert roles(call) == ["system", "user", "assistant", "user"]
-    assert texts[1:] == [f"{first_tag} my name is Ada", f"Echo: {first_tag} my name is Ada", f"{second_tag} what is my name?"]
+    assert texts[1:] == [
+        f"{first_tag} my name is Ada",
+        f"Echo: {first_tag} my name is Ada",
+        f"{second_tag} what is my name?",
+    ]
 
 
 def test_a_new_thread_is_made_when_none_is_given(client: httpx.Client) -> None:
@@ -159,7 +169,8 @@ def test_stream_sends_tokens_then_done(client: httpx.Client, stub_llm: StubOpenA
     assert streamed == f"Echo: {text}"
     done = events[-1].data
     assert isinstance(done, dict)
-    assert done["thread_id"] and done["run_id"]
+    assert done["thread_id"]
+    assert done["run_id"]
     # The LLM was asked to stream.
     (call,) = stub_llm.requests_mentioning(tag)
     assert call["body"]["stream"] is True

@@ -53,7 +53,9 @@ def _service_still_works_afterwards(server: PlatformServer, stub_llm: StubOpenAI
 
 
 def test_malformed_json_is_400(client: httpx.Client) -> None:
-    response = client.post(INVOKE, content=b'{"input": "unterminated', headers={"Content-Type": "application/json"})
+    response = client.post(
+        INVOKE, content=b'{"input": "unterminated', headers={"Content-Type": "application/json"}
+    )
     assert_problem(response, 400)
 
 
@@ -146,14 +148,18 @@ def test_a_tool_error_goes_back_to_the_model(client: httpx.Client) -> None:
 # -- concurrency ----------------------------------------------------------------------------------
 
 
-def test_a_second_run_on_a_busy_thread_is_409(server: PlatformServer, client: httpx.Client, stub_llm: StubOpenAI) -> None:
+def test_a_second_run_on_a_busy_thread_is_409(
+    server: PlatformServer, client: httpx.Client, stub_llm: StubOpenAI
+) -> None:
     thread_id = f"busy-{token()}"
     tag = token()
     first: dict[str, httpx.Response] = {}
 
     def slow_run() -> None:
         with server.client(api_key=API_KEY) as c:
-            first["response"] = c.post(INVOKE, json={"input": f"{tag} [stub:slow=1500]", "thread_id": thread_id})
+            first["response"] = c.post(
+                INVOKE, json={"input": f"{tag} [stub:slow=1500]", "thread_id": thread_id}
+            )
 
     runner = threading.Thread(target=slow_run)
     runner.start()
@@ -167,7 +173,9 @@ def test_a_second_run_on_a_busy_thread_is_409(server: PlatformServer, client: ht
     assert third.status_code == 200, third.text
 
 
-def test_runs_on_different_threads_do_not_block_each_other(server: PlatformServer, stub_llm: StubOpenAI) -> None:
+def test_runs_on_different_threads_do_not_block_each_other(
+    server: PlatformServer, stub_llm: StubOpenAI
+) -> None:
     results: list[int] = []
 
     def run(i: int) -> None:

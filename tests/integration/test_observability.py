@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
@@ -25,12 +23,19 @@ def traffic(server: PlatformServer, stub_llm: StubOpenAI) -> dict[str, object]:
     """Some runs (one with a tool call), a 404 and a 401; returns what the LLM reported for them."""
     tags = [token(), token()]
     with server.client(api_key=API_KEY, headers={"X-Request-ID": "obs-test-request-1"}) as c:
-        first = c.post("/api/enterprise/agents/assistant/invoke", json={"input": f"{tags[0]} use tool calculator: 3*3"})
+        first = c.post(
+            "/api/enterprise/agents/assistant/invoke", json={"input": f"{tags[0]} use tool calculator: 3*3"}
+        )
         second = c.post("/api/enterprise/agents/plain/invoke", json={"input": f"{tags[1]} hi"})
         missing = c.post("/api/enterprise/agents/nobody/invoke", json={"input": "x"})
     with server.client() as anonymous:
         unauthorized = anonymous.get("/api/enterprise/agents")
-    assert (first.status_code, second.status_code, missing.status_code, unauthorized.status_code) == (200, 200, 404, 401)
+    assert (first.status_code, second.status_code, missing.status_code, unauthorized.status_code) == (
+        200,
+        200,
+        404,
+        401,
+    )
     calls = stub_llm.requests_mentioning(tags[0]) + stub_llm.requests_mentioning(tags[1])
     return {
         "calls": calls,
@@ -48,12 +53,18 @@ def scrape(server: PlatformServer) -> list[Sample]:
 
 
 def value(samples: list[Sample], name: str, **labels: str) -> float:
-    return sum(s.value for s in samples if s.name == name and all(s.labels.get(k) == v for k, v in labels.items()))
+    return sum(
+        s.value for s in samples if s.name == name and all(s.labels.get(k) == v for k, v in labels.items())
+    )
 
 
-def test_http_requests_are_counted_by_route_and_status(server: PlatformServer, traffic: dict[str, object]) -> None:
+def test_http_requests_are_counted_by_route_and_status(
+    server: PlatformServer, traffic: dict[str, object]
+) -> None:
     samples = scrape(server)
-    invokes = [s for s in samples if s.name == "http_requests_total" and "invoke" in s.labels.get("route", "")]
+    invokes = [
+        s for s in samples if s.name == "http_requests_total" and "invoke" in s.labels.get("route", "")
+    ]
     assert invokes, "no http_requests_total sample for the invoke route"
     routes = {s.labels["route"] for s in invokes}
     assert len(routes) == 1, f"the route label must be the template, not the path: {routes}"
@@ -82,15 +93,22 @@ def test_llm_calls_and_tokens(server: PlatformServer, traffic: dict[str, object]
     assert value(samples, "llm_tokens_total", direction="output") == traffic["output_tokens"]
 
 
-def test_access_log_lines_are_json_with_request_fields(server: PlatformServer, traffic: dict[str, object]) -> None:
+def test_access_log_lines_are_json_with_request_fields(
+    server: PlatformServer, traffic: dict[str, object]
+) -> None:
     assert traffic["request_id"] == "obs-test-request-1", "a caller's X-Request-ID is echoed"
     record = server.wait_for_log(
-        lambda r: r.get("request_id") == "obs-test-request-1" and r.get("status") == 200 and "invoke" in str(r.get("path"))
+        lambda r: (
+            r.get("request_id") == "obs-test-request-1"
+            and r.get("status") == 200
+            and "invoke" in str(r.get("path"))
+        )
     )
     assert record["path"] == "/api/enterprise/agents/assistant/invoke"
     assert record["method"] == "POST"
     assert "{" in str(record["route"])
-    assert isinstance(record["duration_ms"], int | float) and record["duration_ms"] > 0
+    assert isinstance(record["duration_ms"], int | float)
+    assert record["duration_ms"] > 0
     assert record["level"] == "info"
     assert "timestamp" in record
     not_found = server.wait_for_log(lambda r: r.get("status") == 404 and "nobody" in str(r.get("path")))

@@ -36,7 +36,10 @@ def test_sigterm_drains_in_flight_runs(launch: Launcher, stub_llm: StubOpenAI) -
     server.send_signal(signal.SIGTERM)
     # Readiness flips at once so a load balancer stops sending traffic during the drain.
     ready = wait_until(
-        lambda: _ready_status(server.url) == 503, timeout=2, interval=0.05, what="ready to turn 503 after SIGTERM"
+        lambda: _ready_status(server.url) == 503,
+        timeout=2,
+        interval=0.05,
+        what="ready to turn 503 after SIGTERM",
     )
     assert ready
     assert time.monotonic() - signalled < 2

@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from tests.conftest import API_KEY, Launcher
-from tests.support.http import assert_problem, token, wait_until
+from tests.support.http import token, wait_until
 from tests.support.platform_server import PlatformServer
 from tests.support.stub_openai import StubOpenAI
 
@@ -29,7 +29,8 @@ def invoke(server: PlatformServer, text: str, thread_id: str | None = None) -> d
     return result
 
 
-def assert_conversation_survives_restart(server: PlatformServer, stub_llm: StubOpenAI) -> None:
+def test_sqlite_conversation_survives_a_restart(launch: Launcher, stub_llm: StubOpenAI) -> None:
+    server = launch()
     before_tag, after_tag = token(), token()
     thread_id = invoke(server, f"{before_tag} remember the number 7")["thread_id"]
     assert server.restart() == 0
@@ -44,48 +45,30 @@ def assert_conversation_survives_restart(server: PlatformServer, stub_llm: StubO
     assert len(thread["messages"]) == 4
 
 
-def test_sqlite_conversation_survives_a_restart(launch: Launcher, stub_llm: StubOpenAI) -> None:
-    server = launch()
-    assert_conversation_survives_restart(server, stub_llm)
-
-
-def test_memory_checkpointer_forgets_on_restart(launch: Launcher) -> None:
-    server = launch(CHECKPOINTER_URL="memory://")
-    with server.client() as c:
-        assert c.get("/health").json()["checkpointer"] == {"backend": "memory", "ok": True}
-    thread_id = invoke(server, "short-lived")["thread_id"]
-    server.restart()
-    with server.client(api_key=API_KEY) as c:
-        assert_problem(c.get(f"/api/enterprise/agents/plain/threads/{thread_id}"), 404)
-
-
 @pytest.mark.postgres
-def test_postgres_conversation_survives_a_restart(
+def test_postgres_conversation_survives_a_restart_with_a_new_data_dir(
     launch: Launcher, stub_llm: StubOpenAI, postgres_url: str
 ) -> None:
-    server = launch(CHECKPOINTER_URL=postgres_url)
-    with server.client() as c:
+    # State lives in PostgreSQL, not in DATA_DIR: a replacement process with an empty DATA_DIR
+    # (a new container, another replica) continues the conversation.
+    first = launch(CHECKPOINTER_URL=postgres_url)
+    with first.client() as c:
         health = c.get("/health").json()
     assert health["checkpointer"] == {"backend": "postgresql", "ok": True}
     assert health["status"] == "healthy"
-    assert_conversation_survives_restart(server, stub_llm)
-    assert "platform-test-pw" not in server.log_text(), "the database password leaked into the log"
+    before_tag, after_tag = token(), token()
+    thread_id = invoke(first, f"{before_tag} remember the number 7")["thread_id"]
+    assert first.stop() == 0
+    assert "platform-test-pw" not in first.log_text(), "the database password leaked into the log"
 
-
-@pytest.mark.postgres
-def test_a_new_data_dir_still_finds_postgres_state(
-    launch: Launcher, stub_llm: StubOpenAI, postgres_url: str
-) -> None:
-    # State lives in PostgreSQL, not in the container's volume: a replica with an empty DATA_DIR
-    # continues a conversation another replica started.
-    first = launch(CHECKPOINTER_URL=postgres_url)
-    thread_id = invoke(first, f"{token()} started on replica one")["thread_id"]
-    first.stop()
     second = launch(CHECKPOINTER_URL=postgres_url)
-    tag = token()
-    invoke(second, f"{tag} continued on replica two", thread_id=thread_id)
-    (call,) = stub_llm.requests_mentioning(tag)
-    assert "started on replica one" in str(call["body"]["messages"])
+    assert second.env["DATA_DIR"] != first.env["DATA_DIR"]
+    invoke(second, f"{after_tag} which number?", thread_id=thread_id)
+    (call,) = stub_llm.requests_mentioning(after_tag)
+    texts = [m["content"] for m in call["body"]["messages"]]
+    assert f"{before_tag} remember the number 7" in texts, "the turn from the first process is gone"
+    with second.client(api_key=API_KEY) as c:
+        assert len(c.get(f"/api/enterprise/agents/plain/threads/{thread_id}").json()["messages"]) == 4
 
 
 def test_busy_thread_is_409_across_two_workers(launch: Launcher, stub_llm: StubOpenAI) -> None:
@@ -96,7 +79,9 @@ def test_busy_thread_is_409_across_two_workers(launch: Launcher, stub_llm: StubO
 
     def hold_the_thread() -> None:
         with server.client(api_key=API_KEY) as c:
-            holder["response"] = c.post(INVOKE, json={"input": f"{tag} [stub:slow=6000]", "thread_id": thread_id})
+            holder["response"] = c.post(
+                INVOKE, json={"input": f"{tag} [stub:slow=6000]", "thread_id": thread_id}
+            )
 
     runner = threading.Thread(target=hold_the_thread)
     runner.start()

@@ -6,6 +6,7 @@ import hashlib
 import hmac
 import json
 import threading
+import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -19,6 +20,7 @@ from tests.support.platform_server import PlatformServer
 
 SECRET = "webhook-secret-for-tests-8c2d"
 HOOK = "/api/webhooks/plain"
+ALLOWED_HOST = "127.0.0.2"
 
 
 def sign(body: bytes, secret: str = SECRET) -> str:
@@ -40,17 +42,26 @@ def run_status(server: PlatformServer, run_id: str) -> dict[str, Any]:
 
 
 def finished(server: PlatformServer, run_id: str, timeout: float = 15) -> dict[str, Any]:
-    return wait_until(
-        lambda: (s := run_status(server, run_id))["status"] in ("succeeded", "failed") and s,
-        timeout=timeout,
-        what=f"run {run_id} to finish",
+    def probe() -> dict[str, Any] | None:
+        status = run_status(server, run_id)
+        return status if status["status"] in ("succeeded", "failed") else None
+
+    return wait_until(probe, timeout=timeout, what=f"run {run_id} to finish")
+
+
+def callback_outcome(server: PlatformServer, run_id: str) -> str:
+    """The run's `callback` field once the delivery has an outcome."""
+    outcome = wait_until(
+        lambda: run_status(server, run_id)["callback"], timeout=15, what="the callback outcome"
     )
+    assert isinstance(outcome, str)
+    return outcome
 
 
 class Receiver:
     """A loopback HTTP server that records callbacks; the first `fail_first` answers are 500."""
 
-    def __init__(self, fail_first: int = 0) -> None:
+    def __init__(self, host: str = "127.0.0.2", fail_first: int = 0) -> None:
         self.fail_first = fail_first
         self.received: list[tuple[int, dict[str, str], bytes]] = []  # (status answered, headers, body)
         receiver = self
@@ -67,12 +78,13 @@ class Receiver:
                 self.send_header("Content-Length", "0")
                 self.end_headers()
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server = ThreadingHTTPServer((host, 0), Handler)
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}/hook"
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}/hook"
 
     def __enter__(self) -> Receiver:
         self._thread.start()
@@ -85,17 +97,14 @@ class Receiver:
 
 @pytest.fixture(scope="module")
 def server(launch: Launcher) -> PlatformServer:
-    return launch(WEBHOOK_SECRET=SECRET)
-
-
-@pytest.fixture(scope="module")
-def allowing(launch: Launcher) -> PlatformServer:
-    return launch(WEBHOOK_SECRET=SECRET, WEBHOOK_CALLBACK_ALLOWLIST="127.0.0.1")
+    # Exactly one loopback address may receive callbacks: receivers listen on 127.0.0.2, and
+    # 127.0.0.1 (the service's own host) stays forbidden.
+    return launch(WEBHOOK_SECRET=SECRET, WEBHOOK_CALLBACK_ALLOWLIST=ALLOWED_HOST)
 
 
 @pytest.fixture
 def receiver() -> Iterator[Receiver]:
-    with Receiver() as r:
+    with Receiver(ALLOWED_HOST) as r:
         yield r
 
 
@@ -136,17 +145,24 @@ def test_a_failed_run_is_reported(server: PlatformServer) -> None:
     assert status["result"] is None
 
 
-def test_loopback_callback_is_refused_unless_allow_listed(server: PlatformServer, receiver: Receiver) -> None:
-    body = assert_problem(post_event(server, {"input": "call me back", "callback_url": receiver.url}), 400)
-    assert "WEBHOOK_CALLBACK_ALLOWLIST" in body["detail"]
-    for url in ("http://169.254.169.254/latest/meta-data", "http://10.1.2.3/hook", "file:///etc/passwd"):
-        assert_problem(post_event(server, {"input": "call me back", "callback_url": url}), 400)
-    assert receiver.received == []
+def test_loopback_callback_is_refused_unless_allow_listed(server: PlatformServer) -> None:
+    with Receiver("127.0.0.1") as local:
+        body = assert_problem(post_event(server, {"input": "call me back", "callback_url": local.url}), 400)
+        assert "WEBHOOK_CALLBACK_ALLOWLIST" in body["detail"]
+        for url in (
+            f"http://localhost:{local.url.split(':')[2]}",
+            "http://169.254.169.254/latest/meta-data",
+            "http://10.1.2.3/hook",
+            "file:///etc/passwd",
+        ):
+            assert_problem(post_event(server, {"input": "call me back", "callback_url": url}), 400)
+        time.sleep(0.5)
+    assert local.received == []
 
 
-def test_callback_delivers_a_signed_result(allowing: PlatformServer, receiver: Receiver) -> None:
+def test_callback_delivers_a_signed_result(server: PlatformServer, receiver: Receiver) -> None:
     tag = token()
-    response = post_event(allowing, {"input": f"{tag} with callback", "callback_url": receiver.url})
+    response = post_event(server, {"input": f"{tag} with callback", "callback_url": receiver.url})
     assert response.status_code == 202, response.text
     run_id = response.json()["run_id"]
     wait_until(lambda: receiver.received, timeout=15, what="the callback")
@@ -157,18 +173,17 @@ def test_callback_delivers_a_signed_result(allowing: PlatformServer, receiver: R
     assert payload["run_id"] == run_id
     assert payload["status"] == "succeeded"
     assert payload["result"]["output"] == f"Echo: {tag} with callback"
-    final = wait_until(lambda: (s := run_status(allowing, run_id))["callback"] and s, timeout=10, what="outcome")
-    assert "delivered" in final["callback"]
+    assert "delivered" in callback_outcome(server, run_id)
 
 
-def test_callback_is_retried_until_it_is_taken(allowing: PlatformServer) -> None:
-    with Receiver(fail_first=2) as flaky:
-        response = post_event(allowing, {"input": f"{token()} flaky receiver", "callback_url": flaky.url})
+def test_callback_is_retried_until_it_is_taken(server: PlatformServer) -> None:
+    with Receiver(ALLOWED_HOST, fail_first=2) as flaky:
+        response = post_event(server, {"input": f"{token()} flaky receiver", "callback_url": flaky.url})
         assert response.status_code == 202, response.text
         run_id = response.json()["run_id"]
         wait_until(lambda: len(flaky.received) >= 3, timeout=20, what="three callback attempts")
-        final = wait_until(lambda: (s := run_status(allowing, run_id))["callback"] and s, timeout=10, what="outcome")
+        outcome = callback_outcome(server, run_id)
     assert [status for status, _, _ in flaky.received] == [500, 500, 200]
     bodies = {body for _, _, body in flaky.received}
     assert len(bodies) == 1, "every attempt carries the same signed body"
-    assert "3 attempt" in final["callback"]
+    assert "3 attempt" in outcome

@@ -67,11 +67,14 @@ def test_postgres_down_then_back(launch: Launcher, own_postgres: LocalPostgres) 
         stop_postgres(own_postgres)
         try:
             wait_until(
-                lambda: client.get("/health/ready").status_code == 503, timeout=15, what="/health/ready to say 503"
+                lambda: client.get("/health/ready").status_code == 503,
+                timeout=15,
+                what="/health/ready to say 503",
             )
             assert_problem(client.get("/health/ready"), 503, "checkpointer")
             health = client.get("/health")
-            assert health.status_code == 503 and health.json()["status"] == "unhealthy", health.text
+            assert health.status_code == 503, health.text
+            assert health.json()["status"] == "unhealthy", health.text
             assert client.get("/health/live").status_code == 200
             down = client.post(INVOKE, json={"input": "while down", "thread_id": token("pg-down")})
             assert_problem(down, 503)
@@ -86,6 +89,7 @@ def test_postgres_down_then_back(launch: Launcher, own_postgres: LocalPostgres) 
         assert history.status_code == 200, history.text
         contents = [m["content"] for m in history.json()["messages"]]
         for turn in turns:
-            assert turn in contents and f"Echo: {turn}" in contents, contents
+            assert turn in contents, contents
+            assert f"Echo: {turn}" in contents, contents
         again = client.post(INVOKE, json={"input": "after recovery", "thread_id": thread_id})
         assert again.status_code == 200, again.text

@@ -89,7 +89,10 @@ def test_full_state_disk_fails_writes_clearly_and_keeps_reads(launch: Launcher, 
         # Space back: the service recovers without a restart.
         filler.unlink()
         wait_until(
-            lambda: client.post(INVOKE, json={"input": "space is back", "thread_id": thread_id}).status_code == 200,
+            lambda: (
+                client.post(INVOKE, json={"input": "space is back", "thread_id": thread_id}).status_code
+                == 200
+            ),
             timeout=15,
             interval=0.5,
             what="a run to succeed once space is back",

@@ -62,7 +62,9 @@ def test_slow_llm_answers_504_and_other_requests_are_not_blocked(strict_timeouts
 
     def slow_run() -> None:
         with strict_timeouts.client(API_KEY) as client:
-            outcome["run"] = client.post(INVOKE, json={"input": "[stub:slow=5000] hi", "thread_id": thread_id})
+            outcome["run"] = client.post(
+                INVOKE, json={"input": "[stub:slow=5000] hi", "thread_id": thread_id}
+            )
 
     runner = threading.Thread(target=slow_run)
     started = time.monotonic()

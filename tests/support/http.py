@@ -19,11 +19,15 @@ def token(prefix: str = "t") -> str:
     return f"{prefix}-{uuid.uuid4().hex[:12]}"
 
 
-def assert_problem(response: httpx.Response, status: int, detail_contains: str | None = None) -> dict[str, Any]:
+def assert_problem(
+    response: httpx.Response, status: int, detail_contains: str | None = None
+) -> dict[str, Any]:
     """The response is an RFC 9457 problem with `status`; returns the parsed body."""
     assert response.status_code == status, f"expected {status}, got {response.status_code}: {response.text}"
     content_type = response.headers.get("content-type", "")
-    assert content_type.startswith("application/problem+json"), f"content-type {content_type!r}: {response.text}"
+    assert content_type.startswith("application/problem+json"), (
+        f"content-type {content_type!r}: {response.text}"
+    )
     body = response.json()
     assert isinstance(body, dict)
     for field in ("type", "title", "status", "detail"):
@@ -61,7 +65,9 @@ def parse_sse(text: str) -> list[SseEvent]:
     return events
 
 
-def wait_until(probe: Callable[[], _T | None], timeout: float = 10.0, interval: float = 0.1, what: str = "") -> _T:
+def wait_until(
+    probe: Callable[[], _T | None], timeout: float = 10.0, interval: float = 0.1, what: str = ""
+) -> _T:
     """Call `probe` until it returns something truthy; fail after `timeout` seconds."""
     deadline = time.monotonic() + timeout
     while True:

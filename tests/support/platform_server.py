@@ -47,7 +47,9 @@ class PlatformServer:
     start appends), so assertions about logs see everything the process printed.
     """
 
-    def __init__(self, env: Mapping[str, str], log_path: Path, workers: int = 1, port: int | None = None) -> None:
+    def __init__(
+        self, env: Mapping[str, str], log_path: Path, workers: int = 1, port: int | None = None
+    ) -> None:
         self.env = dict(env)
         self.workers = workers
         self.port = port or free_port()
@@ -57,6 +59,10 @@ class PlatformServer:
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def running(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
 
     # -- lifecycle ------------------------------------------------------------------------------
 
@@ -78,7 +84,9 @@ class PlatformServer:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc is not None and self.proc.poll() is not None:
-                raise ServerError(f"server exited with {self.proc.returncode} during startup:\n{self.log_tail()}")
+                raise ServerError(
+                    f"server exited with {self.proc.returncode} during startup:\n{self.log_tail()}"
+                )
             try:
                 if httpx.get(f"{self.url}/health/live", timeout=1.0).status_code == 200:
                     return
@@ -124,10 +132,12 @@ class PlatformServer:
 
     # -- clients and logs -------------------------------------------------------------------------
 
-    def client(self, api_key: str | None = None, timeout: float = 30.0, **kwargs: Any) -> httpx.Client:
+    def client(
+        self, api_key: str | None = None, timeout: float = 30.0, headers: Mapping[str, str] | None = None
+    ) -> httpx.Client:
         """An httpx client for this server; `api_key` goes in X-API-Key."""
-        headers = {"X-API-Key": api_key} if api_key else {}
-        return httpx.Client(base_url=self.url, headers=headers, timeout=timeout, **kwargs)
+        all_headers = {**(headers or {}), **({"X-API-Key": api_key} if api_key else {})}
+        return httpx.Client(base_url=self.url, headers=all_headers, timeout=timeout)
 
     def log_text(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
@@ -148,7 +158,9 @@ class PlatformServer:
                     records.append(value)
         return records
 
-    def wait_for_log(self, predicate: Callable[[dict[str, Any]], bool], timeout: float = 10.0) -> dict[str, Any]:
+    def wait_for_log(
+        self, predicate: Callable[[dict[str, Any]], bool], timeout: float = 10.0
+    ) -> dict[str, Any]:
         """The first JSON log record matching `predicate`, waiting up to `timeout` for it to be written."""
         deadline = time.monotonic() + timeout
         while True:
@@ -156,5 +168,7 @@ class PlatformServer:
                 if predicate(record):
                     return record
             if time.monotonic() > deadline:
-                raise AssertionError(f"no matching log record within {timeout}s; log tail:\n{self.log_tail()}")
+                raise AssertionError(
+                    f"no matching log record within {timeout}s; log tail:\n{self.log_tail()}"
+                )
             time.sleep(0.1)

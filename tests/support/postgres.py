@@ -19,7 +19,7 @@ from tests.support.ports import free_port
 
 DATABASE = "platform"
 USER = "platform"
-PASSWORD = "platform-test-pw"  # noqa: S105 - a throw-away local cluster
+PASSWORD = "platform-test-pw"
 
 
 def postgres_bin_dir() -> Path | None:

@@ -70,9 +70,11 @@ def _multipart_parts(content_type: str, body: bytes) -> list[tuple[str, Any]]:
         b"Content-Type: " + content_type.encode() + b"\r\n\r\n" + body
     )
     parts: list[tuple[str, Any]] = []
-    for part in message.iter_parts():  # type: ignore[attr-defined]
+    for part in message.iter_parts():  # type: ignore[attr-defined,unused-ignore]
         name = part.get_param("name", header="content-disposition")
-        payload = part.get_payload(decode=True) or b""
+        payload = part.get_payload(decode=True)
+        if not isinstance(payload, bytes):
+            payload = b""
         try:
             value: Any = json.loads(payload)
         except ValueError:

@@ -151,7 +151,7 @@ def _plan(state: StubState, body: dict[str, Any]) -> _Reply:
     reply = _Reply()
     messages: list[dict[str, Any]] = body.get("messages") or []
     last = messages[-1] if messages else {}
-    last_user = next((m for m in reversed(messages) if m.get("role") == "user"), {})
+    last_user: dict[str, Any] = next((m for m in reversed(messages) if m.get("role") == "user"), {})
     user_text = _text_of(last_user.get("content"))
 
     reply.delay_ms = state.latency_ms + state.delay_ms
@@ -179,7 +179,10 @@ def _plan(state: StubState, body: dict[str, Any]) -> _Reply:
         reply.tool_call = {
             "id": f"call_{uuid.uuid4().hex[:24]}",
             "type": "function",
-            "function": {"name": name, "arguments": json.dumps(_tool_arguments(tools[name], wanted.group(2)))},
+            "function": {
+                "name": name,
+                "arguments": json.dumps(_tool_arguments(tools[name], wanted.group(2))),
+            },
         }
         out_words = 1 + _words(reply.tool_call["function"]["arguments"])
     elif last.get("role") == "tool":
@@ -219,7 +222,9 @@ class StubHandler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         return self.rfile.read(length) if length else b""
 
-    def _send(self, status: int, payload: Any, content_type: str = "application/json", **headers: str) -> None:
+    def _send(
+        self, status: int, payload: Any, content_type: str = "application/json", **headers: str
+    ) -> None:
         data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
         self.send_response(status)
         self.send_header("Content-Type", content_type)
@@ -241,7 +246,9 @@ class StubHandler(BaseHTTPRequestHandler):
         elif self.path == "/_control":
             self._send(200, state.snapshot())
         elif self.path.rstrip("/") == "/v1/models":
-            models = [{"id": m, "object": "model", "created": 0, "owned_by": "stub"} for m in ("gpt-4o-mini",)]
+            models = [
+                {"id": m, "object": "model", "created": 0, "owned_by": "stub"} for m in ("gpt-4o-mini",)
+            ]
             self._send(200, {"object": "list", "data": models})
         elif self.path == "/health":
             self._send(200, {"status": "ok"})
@@ -304,7 +311,13 @@ class StubHandler(BaseHTTPRequestHandler):
                 # retry-after-ms keeps the client's retries quick in tests.
                 self._send(
                     429,
-                    {"error": {"message": "Rate limit reached (stub)", "type": "requests", "code": "rate_limit"}},
+                    {
+                        "error": {
+                            "message": "Rate limit reached (stub)",
+                            "type": "requests",
+                            "code": "rate_limit",
+                        }
+                    },
                     retry_after_ms="50",
                 )
             else:
@@ -376,7 +389,11 @@ def _chunks(model: str, reply: _Reply, include_usage: bool) -> Iterator[dict[str
         function = reply.tool_call["function"]
         head = {"index": 0, "id": reply.tool_call["id"], "type": "function"}
         yield chunk(
-            {"role": "assistant", "content": None, "tool_calls": [{**head, "function": {"name": function["name"], "arguments": ""}}]}
+            {
+                "role": "assistant",
+                "content": None,
+                "tool_calls": [{**head, "function": {"name": function["name"], "arguments": ""}}],
+            }
         )
         yield chunk({"tool_calls": [{"index": 0, "function": {"arguments": function["arguments"]}}]})
         yield chunk({}, "tool_calls")

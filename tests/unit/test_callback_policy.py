@@ -5,7 +5,6 @@ from __future__ import annotations
 import socket
 
 import pytest
-
 from langchain_platform.agents.callback_policy import CallbackPolicy, CallbackRefused
 from langchain_platform.agents.webhooks import sign, signature_valid
 
@@ -33,7 +32,9 @@ DNS = resolver_for(
 )
 
 
-@pytest.mark.parametrize("url", ["https://hooks.example.com/cb", "http://dual.example.com:8443/x", "https://93.184.216.34/"])
+@pytest.mark.parametrize(
+    "url", ["https://hooks.example.com/cb", "http://dual.example.com:8443/x", "https://93.184.216.34/"]
+)
 async def test_public_destinations_are_allowed(url: str) -> None:
     await CallbackPolicy.from_allowlist([]).check(url, resolver=DNS)
 

@@ -6,10 +6,10 @@ import textwrap
 from pathlib import Path
 
 import pytest
-
 from langchain_platform.agents.registry import RegistryError, load_registry
 from langchain_platform.settings import DEFAULT_AGENTS_CONFIG
 
+CHAIN_C = "chains:\n  - name: c\n    description: d\n    messages:\n"
 VALID_AGENT = """
   - name: helper
     description: Helps.
@@ -99,15 +99,15 @@ def test_overrides_and_chain_variables_are_parsed(tmp_path: Path) -> None:
             ["'max_tokens' must be a positive integer"],
         ),
         (
-            "chains:\n  - name: c\n    description: d\n    messages:\n      - {role: human, content: no vars}\n",
+            CHAIN_C + "      - {role: human, content: no vars}\n",
             ["chain 'c'", "the prompt has no {variable}"],
         ),
         (
-            "chains:\n  - name: c\n    description: d\n    messages:\n      - {role: robot, content: '{x}'}\n",
+            CHAIN_C + "      - {role: robot, content: '{x}'}\n",
             ["chain 'c' messages[0]", "role 'robot' is not one of system, human, ai"],
         ),
         (
-            "chains:\n  - name: c\n    description: d\n    messages:\n      - {role: human, content: 'open {brace'}\n",
+            CHAIN_C + "      - {role: human, content: 'open {brace'}\n",
             ["chain 'c'", "does not parse", "escape literal braces"],
         ),
         ("agents:\n" + VALID_AGENT + "extras: 1\n", ["top level", "unknown key(s) extras"]),

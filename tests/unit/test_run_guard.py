@@ -9,7 +9,6 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-
 from langchain_platform.agents.run_guard import RunGuard
 from langchain_platform.agents.state import StateBackend
 from langchain_platform.agents.store import MemoryStore, PlatformStore
@@ -50,7 +49,9 @@ async def test_second_connection_sees_the_lease_and_gets_it_after_release(
     await guard_b.acquire("thread-1", "run-b")
 
 
-async def test_expired_lease_is_taken_over_and_cleared(two_sqlite_stores: tuple[SqliteStore, SqliteStore]) -> None:
+async def test_expired_lease_is_taken_over_and_cleared(
+    two_sqlite_stores: tuple[SqliteStore, SqliteStore],
+) -> None:
     first, second = two_sqlite_stores
 
     assert await first.acquire_run_lock("t", "crashed-run", "host:1", lease_seconds=0.05) is None
@@ -71,7 +72,8 @@ async def test_concurrent_acquires_on_two_connections_have_one_winner(
 ) -> None:
     first, second = two_sqlite_stores
     attempts = [
-        (first if i % 2 else second).acquire_run_lock("hot", f"run-{i}", "host", lease_seconds=60) for i in range(20)
+        (first if i % 2 else second).acquire_run_lock("hot", f"run-{i}", "host", lease_seconds=60)
+        for i in range(20)
     ]
 
     holders = await asyncio.gather(*attempts)
@@ -81,7 +83,9 @@ async def test_concurrent_acquires_on_two_connections_have_one_winner(
     assert set(holders) - {None} == {f"run-{winners[0]}"}
 
 
-def _race_in_process(path: str, run_id: str, start: multiprocessing.synchronize.Event, results: object) -> None:
+def _race_in_process(
+    path: str, run_id: str, start: multiprocessing.synchronize.Event, results: object
+) -> None:
     async def attempt() -> str | None:
         store = await SqliteStore.open(Path(path))
         try:
@@ -101,7 +105,8 @@ async def test_two_processes_race_for_one_thread_and_one_wins(tmp_path: Path) ->
     context = multiprocessing.get_context("spawn")
     start, results = context.Event(), context.Queue()
     processes = [
-        context.Process(target=_race_in_process, args=(str(path), f"proc-{i}", start, results)) for i in range(2)
+        context.Process(target=_race_in_process, args=(str(path), f"proc-{i}", start, results))
+        for i in range(2)
     ]
     for process in processes:
         process.start()
@@ -137,7 +142,10 @@ async def test_postgres_lease_is_shared_between_two_backends(postgres_url: str) 
         assert second.ok, second.last_error
         _, store_a = await first.require()
         _, store_b = await second.require()
-        guard_a, guard_b = RunGuard(store_a, run_timeout_seconds=60), RunGuard(store_b, run_timeout_seconds=60)
+        guard_a, guard_b = (
+            RunGuard(store_a, run_timeout_seconds=60),
+            RunGuard(store_b, run_timeout_seconds=60),
+        )
 
         await guard_a.acquire("pg-thread", "run-a")
         with pytest.raises(Conflict, match="thread pg-thread is busy with run run-a"):

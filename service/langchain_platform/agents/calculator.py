@@ -113,7 +113,9 @@ def calculate(expression: str) -> Number:
         raise CalculatorError(f"expression has more than {MAX_NODES} parts")
     try:
         return _evaluate(tree)
-    except (ZeroDivisionError, OverflowError, TypeError, ValueError) as exc:
-        if isinstance(exc, CalculatorError):
-            raise
+    except CalculatorError:
+        raise
+    except OverflowError as exc:
+        raise CalculatorError("result overflows") from exc
+    except (ZeroDivisionError, TypeError, ValueError) as exc:
         raise CalculatorError(str(exc) or type(exc).__name__) from exc

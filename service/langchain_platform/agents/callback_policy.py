@@ -71,11 +71,9 @@ class CallbackPolicy:
         except ValueError as exc:
             raise CallbackRefused(f"callback_url {url!r} has an invalid port") from exc
         try:
-            addresses = await resolver(host, port)
-        except OSError as exc:
-            raise CallbackRefused(f"callback_url host {host} does not resolve ({exc})") from exc
-        if not addresses:
-            raise CallbackRefused(f"callback_url host {host} does not resolve")
+            addresses = [str(ipaddress.ip_address(host))]  # a literal address needs no lookup
+        except ValueError:
+            addresses = await self._resolve(resolver, host, port)
         for text in addresses:
             address = ipaddress.ip_address(text.split("%", 1)[0])
             if not self._allowed_address(address):
@@ -83,3 +81,13 @@ class CallbackPolicy:
                     f"callback_url host {host} resolves to non-public address {address}: "
                     "add the host or its network to WEBHOOK_CALLBACK_ALLOWLIST to allow it"
                 )
+
+    @staticmethod
+    async def _resolve(resolver: Resolver, host: str, port: int) -> list[str]:
+        try:
+            addresses = await resolver(host, port)
+        except OSError as exc:
+            raise CallbackRefused(f"callback_url host {host} does not resolve ({exc})") from exc
+        if not addresses:
+            raise CallbackRefused(f"callback_url host {host} does not resolve")
+        return addresses

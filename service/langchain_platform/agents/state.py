@@ -29,6 +29,9 @@ from langchain_platform.agents.store_sqlite import SqliteStore, open_sqlite
 STATE_ERRORS: tuple[type[BaseException], ...] = (psycopg.Error, sqlite3.Error, OSError)
 POOL_WAIT_SECONDS = 5.0
 POOL_MAX_SIZE = 10
+# The pool retries a lost database with growing back-off; giving up early makes the next request
+# start a fresh attempt at once, so recovery after an outage takes seconds, not minutes.
+POOL_RECONNECT_GIVE_UP_SECONDS = 10.0
 # Serializes schema migrations of replicas starting together against one database.
 _SETUP_ADVISORY_LOCK = 0x6C61_6E67_7374_6174
 
@@ -67,6 +70,7 @@ class StateBackend:
                 min_size=1,
                 max_size=POOL_MAX_SIZE,
                 timeout=POOL_WAIT_SECONDS,
+                reconnect_timeout=POOL_RECONNECT_GIVE_UP_SECONDS,
                 check=AsyncConnectionPool.check_connection,
                 kwargs={"autocommit": True, "prepare_threshold": 0, "row_factory": dict_row},
             )

@@ -1,0 +1,243 @@
+"""Operations benchmark: how long each playbook operation takes and how many requests it fails.
+
+Against one Molecule-created test host (systemd + its own dockerd, the `default` scenario's
+`lp-app1`, with the loopback LLM stub that scenario's prepare step installs), while the bounded load
+generator sends GET /health and agent runs to the host's port 8000:
+
+    first deploy, no-op re-run, upgrade, rollback of a bad version, scale up, scale down,
+    and the runbook's own restart (docker stop/start + sleep 10) as the reference.
+
+Each operation is a named row of OPERATIONS: a later operation is one more row. Prints seconds,
+the playbook's exit code and the failed requests per operation.
+
+    .venv/bin/python -m bench.ops_bench            # molecule create/prepare, the table, destroy
+    .venv/bin/python -m bench.ops_bench --keep     # leave the host up afterwards
+
+Needs: lab/setup.sh and lab/app-image.sh archives for 0.1.0, 0.1.1 and the broken 0.1.2
+(.cache/images/langchain-platform-<version>.tar.gz), playbooks/deploy.yml and scale.yml, and the
+`default` Molecule scenario. It recreates that scenario's host, so do not run it during `make molecule`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bench.loadgen import LoadConfig, LoadRun, Target
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+IMAGES = REPO_ROOT / ".cache" / "images"
+HOST = "lp-app1"
+PORT = 8000
+CLIENT_KEY = "ops-bench-client-key"
+OPERATION_TIMEOUT_SECONDS = 900
+
+
+@dataclass(frozen=True)
+class Operation:
+    name: str
+    command: Callable[[Path], list[str]]  # argv, given the inventory file
+    expect_failure: bool = False  # a bad release must make the playbook fail (after rolling back)
+    # Before the first deploy nothing listens: load then would only count connection refusals.
+    under_load: bool = True
+
+
+def _playbook(playbook: str, *extra: str) -> Callable[[Path], list[str]]:
+    def argv(inventory: Path) -> list[str]:
+        return [
+            str(REPO_ROOT / ".venv" / "bin" / "ansible-playbook"),
+            "-i",
+            str(inventory),
+            str(REPO_ROOT / "playbooks" / playbook),
+            *extra,
+        ]
+
+    return argv
+
+
+def _release(version: str) -> tuple[str, ...]:
+    return (
+        "-e",
+        f"platform_deploy_image=langchain-platform:{version}",
+        "-e",
+        f"platform_deploy_image_archive={IMAGES / f'langchain-platform-{version}.tar.gz'}",
+    )
+
+
+def _runbook_restart(_: Path) -> list[str]:
+    # The operations runbook's restart procedure, run on the host as an operator would.
+    script = "docker stop langchain-platform && docker start langchain-platform && sleep 10"
+    return ["docker", "exec", HOST, "sh", "-c", script]
+
+
+OPERATIONS = (
+    Operation("first deploy", _playbook("site.yml", *_release("0.1.0")), under_load=False),
+    Operation("no-op re-run", _playbook("deploy.yml", *_release("0.1.0"))),
+    Operation("upgrade 0.1.0 -> 0.1.1", _playbook("deploy.yml", *_release("0.1.1"))),
+    Operation(
+        "rollback of bad 0.1.2",
+        _playbook("deploy.yml", *_release("0.1.2-broken"), "-e", "platform_deploy_health_timeout=30"),
+        expect_failure=True,
+    ),
+    Operation(
+        "scale up to 2", _playbook("scale.yml", *_release("0.1.1"), "-e", "platform_deploy_replicas=2")
+    ),
+    Operation(
+        "scale down to 1", _playbook("scale.yml", *_release("0.1.1"), "-e", "platform_deploy_replicas=1")
+    ),
+    Operation("runbook restart (reference)", _runbook_restart),
+)
+
+
+def molecule(action: str, scenario: str) -> None:
+    subprocess.run(
+        [str(REPO_ROOT / ".venv" / "bin" / "molecule"), action, "-s", scenario],
+        cwd=REPO_ROOT,
+        check=True,
+        timeout=OPERATION_TIMEOUT_SECONDS,
+    )
+
+
+def host_address() -> str:
+    done = subprocess.run(
+        ["docker", "inspect", "-f", "{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}", HOST],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return done.stdout.split()[0]
+
+
+def write_inventory(path: Path) -> None:
+    """The Molecule host reached over `docker exec`, with the settings of the default scenario."""
+    stub_url = "http://host.docker.internal:8999/v1"  # the stub prepare.yml runs on the host
+    inventory: dict[str, Any] = {
+        "all": {
+            "vars": {
+                "ansible_connection": "community.docker.docker",
+                "ansible_python_interpreter": "/usr/bin/python3",
+            },
+            "children": {
+                "docker": {"hosts": {HOST: {}}},
+                "app": {
+                    "hosts": {HOST: {}},
+                    "vars": {
+                        "platform_deploy_openai_api_key": "sk-ops-bench-dummy",
+                        "platform_deploy_openai_base_url": stub_url,
+                        "platform_deploy_etc_hosts": {"host.docker.internal": "host-gateway"},
+                        "platform_deploy_api_keys": [CLIENT_KEY],
+                        "platform_deploy_memory": "768m",
+                        "platform_deploy_cpus": 1.0,
+                        "platform_deploy_health_timeout": 60,
+                    },
+                },
+            },
+        }
+    }
+    # JSON is YAML: the inventory plugin reads it as is.
+    path.write_text(json.dumps(inventory, indent=2))
+
+
+def load_config(address: str, duration_s: float) -> LoadConfig:
+    body = json.dumps({"input": "use tool calculator: 6*7", "thread_id": "ops-SEQ"}).replace("SEQ", "{seq}")
+    return LoadConfig(
+        base_url=f"http://{address}:{PORT}",
+        targets=[Target("GET", "/health"), Target("POST", "/api/enterprise/agents/assistant/invoke", body)],
+        headers={"X-API-Key": CLIENT_KEY},
+        concurrency=4,
+        duration_s=duration_s,
+        max_requests=1_000_000,
+        timeout_s=10.0,
+        rate_per_s=20.0,  # a steady trickle: enough to see every failed request, not a stress test
+        allow_hosts=[address],
+    )
+
+
+def run_operation(operation: Operation, inventory: Path, address: str, log_dir: Path) -> dict[str, Any]:
+    log = log_dir / f"{operation.name.replace(' ', '_').replace('>', '')}.log"
+    env = {**os.environ, "ANSIBLE_INJECT_FACT_VARS": "false", "ANSIBLE_ROLES_PATH": str(REPO_ROOT / "roles")}
+    config = load_config(address, OPERATION_TIMEOUT_SECONDS)
+    if not operation.under_load:
+        config.max_requests = 1  # one probe at the start, so the row still has the same shape
+    started = time.monotonic()
+    with LoadRun(config) as load, log.open("w") as out:
+        done = subprocess.run(
+            operation.command(inventory),
+            cwd=REPO_ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            timeout=OPERATION_TIMEOUT_SECONDS,
+            check=False,
+        )
+        seconds = time.monotonic() - started
+    summary = load.result()
+    as_expected = (done.returncode != 0) == operation.expect_failure
+    return {
+        "operation": operation.name,
+        "seconds": round(seconds, 1),
+        "rc": done.returncode,
+        "as_expected": as_expected,
+        "requests": summary["requests"],
+        "failed": summary["failures"],
+        "status_counts": summary["status_counts"],
+        "log": str(log),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--scenario", default="default", help="Molecule scenario that creates the host")
+    parser.add_argument("--keep", action="store_true", help="leave the Molecule host running")
+    parser.add_argument("--only", action="append", help="run only these operations (by name), in order")
+    args = parser.parse_args(argv)
+    missing = [
+        str(p)
+        for p in (
+            REPO_ROOT / "playbooks" / "deploy.yml",
+            REPO_ROOT / "playbooks" / "scale.yml",
+            *(IMAGES / f"langchain-platform-{v}.tar.gz" for v in ("0.1.0", "0.1.1", "0.1.2-broken")),
+        )
+        if not p.exists()
+    ]
+    if missing:
+        print("ops bench needs (run lab/setup.sh and lab/app-image.sh first):\n  " + "\n  ".join(missing))
+        return 2
+    operations = [op for op in OPERATIONS if not args.only or op.name in args.only]
+    molecule("create", args.scenario)
+    rows = []
+    try:
+        molecule("prepare", args.scenario)
+        address = host_address()
+        with tempfile.TemporaryDirectory(prefix="ops-bench-") as tmp:
+            inventory = Path(tmp) / "inventory.json"
+            write_inventory(inventory)
+            log_dir = REPO_ROOT / ".cache" / "logs" / "ops-bench"
+            log_dir.mkdir(parents=True, exist_ok=True)
+            print(f"{'operation':<30} {'seconds':>8} {'rc':>3} {'requests':>9} {'failed':>7}  statuses")
+            for operation in operations:
+                row = run_operation(operation, inventory, address, log_dir)
+                rows.append(row)
+                flag = "" if row["as_expected"] else "  UNEXPECTED rc (see log)"
+                print(
+                    f"{row['operation']:<30} {row['seconds']:>8.1f} {row['rc']:>3} {row['requests']:>9} "
+                    f"{row['failed']:>7}  {row['status_counts']}{flag}",
+                    flush=True,
+                )
+    finally:
+        if not args.keep:
+            molecule("destroy", args.scenario)
+    return 0 if all(row["as_expected"] for row in rows) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,75 @@
+"""Helpers shared by the default scenario's testinfra tests (run by `molecule verify`)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+# The values molecule.yml gives the `app` group.
+API_KEY = "molecule-client-key"
+LLM_KEY = "sk-molecule-dummy-key"
+CONTAINER = "langchain-platform"
+BASE_URL = "http://localhost:8000"
+
+PROJECT = Path(os.environ.get("MOLECULE_PROJECT_DIRECTORY", Path(__file__).resolve().parents[3]))
+IMAGES = PROJECT / ".cache" / "images"
+
+
+def run_json(host: Any, command: str) -> Any:
+    """Run `command` on the test host and parse its standard output as JSON."""
+    result = host.run(command)
+    assert result.rc == 0, f"{command!r} failed ({result.rc}): {result.stderr}"
+    return json.loads(result.stdout)
+
+
+def inspect(host: Any, name: str = CONTAINER) -> dict[str, Any]:
+    data: list[dict[str, Any]] = run_json(host, f"docker inspect {shlex.quote(name)}")
+    return data[0]
+
+
+def api(host: Any, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+    """Call the service from inside the test host with the client key; returns the parsed JSON body."""
+    data = ""
+    if body is not None:
+        data = f"-H 'Content-Type: application/json' -d {shlex.quote(json.dumps(body))}"
+    return run_json(host, f"curl -sf -X {method} -H 'X-API-Key: {API_KEY}' {data} {BASE_URL}{path}")
+
+
+def image_archive(tag: str) -> Path:
+    archive = IMAGES / f"langchain-platform-{tag}.tar.gz"
+    if not archive.is_file():
+        pytest.fail(f"{archive} is missing: build it with lab/app-image.sh --archive (see molecule.yml)")
+    return archive
+
+
+def deploy(tag: str, *extra: str) -> subprocess.CompletedProcess[str]:
+    """Run playbooks/deploy.yml against the scenario's inventory, as an operator would for an upgrade.
+
+    Molecule hands the verifier its provisioner environment (ANSIBLE_CONFIG with the roles path and
+    the docker connection settings), so this is the same ansible-playbook run as `molecule converge`.
+    """
+    command = [
+        "ansible-playbook",
+        "--inventory",
+        os.environ["MOLECULE_INVENTORY_FILE"],
+        str(PROJECT / "playbooks" / "deploy.yml"),
+        "-e",
+        f"platform_deploy_image=langchain-platform:{tag}",
+        "-e",
+        f"platform_deploy_image_archive={image_archive(tag)}",
+        *extra,
+    ]
+    return subprocess.run(command, capture_output=True, text=True, timeout=900, check=False)
+
+
+@pytest.fixture(scope="module")
+def agent_name(host: Any) -> str:
+    agents = api(host, "GET", "/api/enterprise/agents")["agents"]
+    assert agents, "the service lists no agents"
+    return str(agents[0]["name"])
