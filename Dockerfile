@@ -3,7 +3,7 @@
 # the legacy builder too: no BuildKit-only syntax.
 #   docker build --build-arg APP_VERSION=0.1.0 --build-arg GIT_REVISION=$(git rev-parse --short HEAD) \
 #     -t langchain-platform:0.1.0 .
-# Both stages must share one base: the venv's python is a symlink to the base's interpreter.
+# Every stage must share one base: the venv's python is a symlink to the base's interpreter.
 ARG BASE_IMAGE=python:3.11-slim-bookworm
 
 # The dependencies: one large layer that stays cached while only the service's code changes.

@@ -12,10 +12,12 @@ the playbook's exit code and the failed requests per operation.
 
     .venv/bin/python -m bench.ops_bench            # molecule create/prepare, the table, destroy
     .venv/bin/python -m bench.ops_bench --keep     # leave the host up afterwards
+    .venv/bin/python -m bench.ops_bench --reuse    # an existing host: no create, no destroy
 
 Needs: lab/setup.sh and lab/app-image.sh archives for 0.1.0, 0.1.1 and the broken 0.1.2
 (.cache/images/langchain-platform-<version>.tar.gz), playbooks/deploy.yml and scale.yml, and the
-`default` Molecule scenario. It recreates that scenario's host, so do not run it during `make molecule`.
+`default` Molecule scenario. It refuses to start when that scenario's host already exists (a
+`make molecule` in progress) unless told --reuse.
 """
 
 from __future__ import annotations
@@ -198,6 +200,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--scenario", default="default", help="Molecule scenario that creates the host")
     parser.add_argument("--keep", action="store_true", help="leave the Molecule host running")
+    parser.add_argument(
+        "--reuse", action="store_true", help="use an existing host; never create or destroy it"
+    )
     parser.add_argument("--only", action="append", help="run only these operations (by name), in order")
     args = parser.parse_args(argv)
     missing = [
@@ -213,10 +218,18 @@ def main(argv: list[str] | None = None) -> int:
         print("ops bench needs (run lab/setup.sh and lab/app-image.sh first):\n  " + "\n  ".join(missing))
         return 2
     operations = [op for op in OPERATIONS if not args.only or op.name in args.only]
-    molecule("create", args.scenario)
+    exists = subprocess.run(["docker", "inspect", HOST], capture_output=True, check=False).returncode == 0
+    if exists and not args.reuse:
+        print(
+            f"{HOST} already exists (a Molecule run in progress?): not touching it; --reuse to use it as is"
+        )
+        return 2
+    if not exists:
+        molecule("create", args.scenario)
     rows = []
     try:
-        molecule("prepare", args.scenario)
+        if not exists:
+            molecule("prepare", args.scenario)
         address = host_address()
         with tempfile.TemporaryDirectory(prefix="ops-bench-") as tmp:
             inventory = Path(tmp) / "inventory.json"
@@ -234,7 +247,7 @@ def main(argv: list[str] | None = None) -> int:
                     flush=True,
                 )
     finally:
-        if not args.keep:
+        if not args.keep and not exists:
             molecule("destroy", args.scenario)
     return 0 if all(row["as_expected"] for row in rows) else 1
 

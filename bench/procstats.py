@@ -6,6 +6,7 @@ operator pays for is the sum over all of them, so the tree is walked rather than
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 _PROC = Path("/proc")
@@ -51,3 +52,23 @@ def rss_bytes(pid: int) -> int:
 def tree_rss_mb(root: int) -> float:
     """Sum of VmRSS over `root` and its descendants, in MiB."""
     return round(sum(rss_bytes(pid) for pid in process_tree(root)) / 2**20, 1)
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of one process so far; 0 when it has gone."""
+    try:
+        stat = (_PROC / str(pid) / "stat").read_text()
+    except OSError:
+        return 0.0
+    fields = stat[stat.rindex(")") + 2 :].split()
+    # utime and stime are fields 14 and 15 of stat, counted from 1 including pid and comm.
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def tree_cpu_seconds(root: int) -> float:
+    """CPU seconds used so far by `root` and its live descendants.
+
+    Unlike wall-clock latency this barely depends on what else the machine runs, so it compares
+    the service with the reference even on a busy host.
+    """
+    return sum(cpu_seconds(pid) for pid in process_tree(root))

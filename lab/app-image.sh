@@ -7,6 +7,7 @@
 #   --tag T          tag to use instead of the version
 #   --archive        also write .cache/images/langchain-platform-<tag>.tar.gz (docker save | gzip)
 #   --build-arg K=V  passed to docker build (e.g. BASE_IMAGE=python:3.11-slim-bookworm)
+#   --no-wheelhouse  use the wheels as they are (lab/setup.sh builds them once for all variants)
 # A build is skipped when an image with the same inputs' hash exists; LAB_FORCE=1 forces it.
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
@@ -16,11 +17,11 @@ IMAGE=langchain-platform
 IMAGES_DIR=$CACHE_DIR/images
 
 usage() {
-    sed -n '2,10s/^# \{0,1\}//p' "$0"
+    sed -n '2,11s/^# \{0,1\}//p' "$0"
     exit "${1:-0}"
 }
 
-version="" tag="" broken=0 archive=0 build_args=()
+version="" tag="" broken=0 archive=0 wheelhouse=1 build_args=()
 while [ $# -gt 0 ]; do
     case $1 in
     --version) version=${2:?--version needs a value}; shift 2 ;;
@@ -28,6 +29,7 @@ while [ $# -gt 0 ]; do
     --broken) broken=1; shift ;;
     --archive) archive=1; shift ;;
     --build-arg) build_args+=(--build-arg "${2:?--build-arg needs K=V}"); shift 2 ;;
+    --no-wheelhouse) wheelhouse=0; shift ;;
     -h | --help) usage ;;
     *) say "unknown argument: $1" >&2; usage 2 >&2 ;;
     esac
@@ -91,6 +93,6 @@ write_archive() {
     say "$file: written ($(du -h "$file" | cut -f1))"
 }
 
-"$LAB_DIR/wheelhouse.sh"
+[ "$wheelhouse" = 0 ] || "$LAB_DIR/wheelhouse.sh"
 if [ "$broken" = 1 ]; then build_broken "$tag" "$version"; else build_app "$tag" "$version"; fi
 [ "$archive" = 0 ] || write_archive "$tag"

@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-# system, stub ms, endpoint, concurrency, req/s, p50, p95, p99, errors, rss MB, ratio
+# system, stub ms, endpoint, concurrency, req/s, p50, p95, p99, errors, rss MB, cpu ms/req, ratio
 ROW = re.compile(
     r"^(reference|service-\dw)\s+(\d+)\s+(\w+)\s+(\d+)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)"
-    r"\s+(\d+)\s+([\d.]+)\s+(\S+)",
+    r"\s+(\d+)\s+([\d.]+)\s+([\d.]+)\s+(\S+)",
     re.MULTILINE,
 )
 
@@ -46,6 +46,7 @@ def test_quick_bench_prints_figures_and_no_errors() -> None:
         assert float(row[4]) > 0, f"no requests completed: {row}"
         assert int(row[8]) == 0, f"errors in {row}:\n{done.stdout}"
         assert float(row[9]) > 0, f"no RSS read: {row}"
+        assert float(row[10]) > 0, f"no server CPU read: {row}"
     assert re.search(r"cold start to /health/ready \(s\): \[[\d.]+\]", done.stdout), done.stdout
     assert re.search(r"RSS over the run .*start \([\d.]+, [\d.]+\)", done.stdout), done.stdout
     verdicts = re.findall(r"^  (PASS|MISS|N/A ) ", done.stdout, re.MULTILINE)

@@ -22,7 +22,7 @@ import httpx
 from tests.support.ports import free_port
 
 CLI = Path(sys.executable).with_name("langchain-platform")
-STARTUP_TIMEOUT_SECONDS = 45.0
+STARTUP_TIMEOUT_SECONDS = 60.0
 
 
 def cli_env(env: Mapping[str, str]) -> dict[str, str]:
@@ -55,6 +55,7 @@ class PlatformServer:
         self.port = port or free_port()
         self.log_path = log_path
         self.proc: subprocess.Popen[bytes] | None = None
+        self._log_offset = 0
 
     @property
     def url(self) -> str:
@@ -73,6 +74,7 @@ class PlatformServer:
         with self.log_path.open("ab") as log:
             log.write(f"--- start {' '.join(args)}\n".encode())
             log.flush()
+            self._log_offset = log.tell()
             # Own process group: a stray Ctrl-C of the test run does not hit the server first.
             self.proc = subprocess.Popen(
                 args, env=cli_env(self.env), stdout=log, stderr=subprocess.STDOUT, start_new_session=True
@@ -81,19 +83,29 @@ class PlatformServer:
             self.wait_live()
 
     def wait_live(self, timeout: float = STARTUP_TIMEOUT_SECONDS) -> None:
+        """Until /health/live answers and, with several workers, every worker has started."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc is not None and self.proc.poll() is not None:
                 raise ServerError(
                     f"server exited with {self.proc.returncode} during startup:\n{self.log_tail()}"
                 )
-            try:
-                if httpx.get(f"{self.url}/health/live", timeout=1.0).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
+            if self._workers_started() >= self.workers:
+                try:
+                    if httpx.get(f"{self.url}/health/live", timeout=1.0).status_code == 200:
+                        return
+                except httpx.TransportError:
+                    pass
             time.sleep(0.1)
         raise ServerError(f"server not live after {timeout}s:\n{self.log_tail()}")
+
+    def _workers_started(self) -> int:
+        # The live probe reaches whichever worker accepts first; the log tells when all are up.
+        if self.workers == 1:
+            return 1
+        with self.log_path.open("rb") as log:
+            log.seek(self._log_offset)
+            return log.read().count(b"Application startup complete")
 
     def send_signal(self, sig: signal.Signals) -> None:
         assert self.proc is not None, "server not started"

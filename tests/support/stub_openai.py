@@ -246,6 +246,16 @@ class StubHandler(BaseHTTPRequestHandler):
         elif self.path == "/_control":
             self._send(200, state.snapshot())
         elif self.path.rstrip("/") == "/v1/models":
+            state.record(
+                {
+                    "method": "GET",
+                    "path": self.path,
+                    "headers": {k.lower(): v for k, v in self.headers.items()},
+                    "body": None,
+                    "received_at": time.time(),
+                    "response": {"status": 200},
+                }
+            )
             models = [
                 {"id": m, "object": "model", "created": 0, "owned_by": "stub"} for m in ("gpt-4o-mini",)
             ]

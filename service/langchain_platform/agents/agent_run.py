@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from http import HTTPStatus
 from typing import Any
 from uuid import UUID
@@ -44,7 +44,7 @@ class InFlight:
         self.count = 0
 
     @contextlib.contextmanager
-    def track(self) -> Any:
+    def track(self) -> Iterator[None]:
         self.count += 1
         agent_runs_in_flight.inc()
         try:

@@ -10,7 +10,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from typing import Any
+from collections.abc import Awaitable
+from typing import Any, TypeVar
 from uuid import uuid4
 
 import httpx
@@ -59,6 +60,7 @@ STATE_RETRY_AFTER_SECONDS = 5
 _log = structlog.get_logger("langchain_platform.agents")
 
 Graph = CompiledStateGraph[Any, Any, Any, Any]
+_T = TypeVar("_T")
 
 
 class RuntimeHealth(msgspec.Struct):
@@ -246,7 +248,7 @@ class AgentRuntime:
         self._graphs[spec.name] = (saver, graph)
         return graph
 
-    async def _state_call(self, coro: Any) -> Any:
+    async def _state_call(self, coro: Awaitable[_T]) -> _T:
         """Await a store/checkpointer call, turning a database failure into a 503."""
         try:
             return await coro
@@ -262,15 +264,13 @@ class AgentRuntime:
         self._require_llm()
         saver, store = await self._require_state()
         thread_id = thread_id or uuid4().hex
-        owner = await self._state_call(store.thread_agent(thread_id))
-        if owner is not None and owner != name:
-            raise Conflict(f"thread {thread_id} belongs to agent {owner}: use a new thread_id for {name}")
+        graph = self._graph(spec, saver)
         run_id = uuid4()
         guard = RunGuard(store, self._settings.run_timeout_seconds)
         await self._state_call(guard.acquire(thread_id, str(run_id)))
-        return AgentRun(
+        run = AgentRun(
             spec=spec,
-            graph=self._graph(spec, saver),
+            graph=graph,
             model=self._llm.model_name(spec.overrides),
             thread_id=thread_id,
             run_id=run_id,
@@ -281,6 +281,15 @@ class AgentRuntime:
             run_timeout_seconds=self._settings.run_timeout_seconds,
             llm_timeout_seconds=self._settings.llm_timeout_seconds,
         )
+        # Checked under the lease, so two agents cannot both claim a new thread.
+        try:
+            owner = await self._state_call(store.thread_agent(thread_id))
+            if owner is not None and owner != name:
+                raise Conflict(f"thread {thread_id} belongs to agent {owner}: use a new thread_id for {name}")
+        except BaseException:
+            await run.release()
+            raise
+        return run
 
     # -- threads and sessions ----------------------------------------------------------------------
 
