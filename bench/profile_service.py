@@ -27,6 +27,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--seconds", type=float, default=15.0)
     parser.add_argument("--endpoint", choices=("agent", "health"), default="agent")
+    parser.add_argument("--show-all", action="store_true", help="no hidden frames in the report")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="profile-") as tmp:
         work = Path(tmp)
@@ -35,6 +36,7 @@ def main(argv: list[str] | None = None) -> int:
             port = free_port()
             command = [
                 sys.executable, "-m", "pyinstrument", "--renderer", "text", "--outfile", str(report),
+                *(["--show-all"] if args.show_all else []),
                 "-m", "langchain_platform", "serve", "--host", "127.0.0.1", "--port", str(port),
             ]  # fmt: skip
             env = cli_env({**service_env(llm.url, work / "data"), "PYTHONPATH": str(REPO_ROOT / "service")})

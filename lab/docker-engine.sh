@@ -29,10 +29,11 @@ start_daemon() {
         say "daemon: reused (already answering)"
         return
     fi
-    if [ "$(ps -o comm= -p 1)" = systemd ]; then
+    # /proc rather than ps or pgrep: a minimal Debian has no procps.
+    if [ "$(cat /proc/1/comm)" = systemd ]; then
         as_root systemctl start docker
         say "daemon: started with systemctl"
-    elif pgrep -x dockerd >/dev/null; then
+    elif [ -f /var/run/docker.pid ] && [ -d "/proc/$(cat /var/run/docker.pid)" ]; then
         say "daemon: dockerd already running, waiting for it"
     else
         # No init system to own the daemon: run it detached, its output kept for diagnosis.

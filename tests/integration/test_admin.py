@@ -77,7 +77,8 @@ def test_maintenance_mode(server: PlatformServer, client: httpx.Client) -> None:
         assert health.status_code == 200
         assert health.json()["status"] == "maintenance"
         ready = client.get("/health/ready")
-        assert ready.status_code == 503
+        assert_problem(ready, 503)
+        assert ready.headers["retry-after"] == "17"
         assert client.get("/health/live").status_code == 200
         # The admin API stays usable, or nobody could end maintenance.
         assert client.post("/api/admin/log-level", json={"level": "INFO"}).status_code == 200
@@ -91,3 +92,21 @@ def test_maintenance_mode(server: PlatformServer, client: httpx.Client) -> None:
     back = client.post(INVOKE, json={"input": f"{tag} after maintenance"})
     assert back.status_code == 200, back.text
     assert back.json()["output"] == f"Echo: {tag} after maintenance"
+
+
+def test_maintenance_survives_a_restart_but_the_log_level_does_not(
+    server: PlatformServer, client: httpx.Client
+) -> None:
+    assert client.post("/api/admin/log-level", json={"level": "DEBUG"}).status_code == 200
+    assert client.post("/api/admin/maintenance", json={"enabled": True}).status_code == 200
+    assert server.restart() == 0
+    with server.client(api_key=API_KEY) as after:
+        try:
+            assert after.get("/health").json()["status"] == "maintenance"
+            assert_problem(after.post(INVOKE, json={"input": "still paused?"}), 503)
+            # LOG_LEVEL=INFO again: the previous level in the answer shows what is in force.
+            level = after.post("/api/admin/log-level", json={"level": "INFO"})
+            assert level.json()["previous"] == "INFO"
+        finally:
+            after.post("/api/admin/maintenance", json={"enabled": False})
+        assert after.get("/health").json()["status"] == "healthy"

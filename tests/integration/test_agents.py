@@ -189,6 +189,13 @@ def test_stream_with_a_tool_call(client: httpx.Client, stub_llm: StubOpenAI) -> 
     )
     assert "The calculator tool returned: 42" in streamed
     assert len(stub_llm.requests_mentioning(tag)) == 2
+    # The tool call and its result are announced between the tokens.
+    tools = [e.data for e in events if e.event == "tool"]
+    assert [(t["type"], t["name"]) for t in tools] == [("call", "calculator"), ("result", "calculator")]
+    assert tools[0]["args"] == {"expression": "6*7"}
+    assert tools[1]["content"] == "42"
+    assert tools[0]["id"] == tools[1]["id"]
+    assert events[-1].data["output"] == streamed
 
 
 def test_history_is_trimmed_before_each_model_call(client: httpx.Client, stub_llm: StubOpenAI) -> None:

@@ -77,7 +77,16 @@ def test_a_digest_is_not_itself_a_key(server: PlatformServer) -> None:
     assert status_with(server, digest(FILE_KEY)) == 401
 
 
-@pytest.mark.parametrize("path", ["/health", "/health/live", "/health/ready", "/metrics"])
+def test_bearer_authorization_is_accepted(server: PlatformServer) -> None:
+    ok = httpx.get(f"{server.url}{PROTECTED}", headers={"Authorization": f"Bearer {API_KEY}"}, timeout=10)
+    assert ok.status_code == 200
+    bad = httpx.get(f"{server.url}{PROTECTED}", headers={"Authorization": f"Bearer {WRONG_KEY}"}, timeout=10)
+    assert_problem(bad, 401, AUTH_DETAIL)
+    basic = httpx.get(f"{server.url}{PROTECTED}", headers={"Authorization": f"Basic {API_KEY}"}, timeout=10)
+    assert_problem(basic, 401, AUTH_DETAIL)
+
+
+@pytest.mark.parametrize("path", ["/health", "/health/live", "/health/ready", "/metrics", "/schema"])
 def test_exempt_paths_need_no_key(server: PlatformServer, path: str) -> None:
     assert httpx.get(f"{server.url}{path}", timeout=10).status_code == 200
 

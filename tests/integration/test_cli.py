@@ -96,3 +96,16 @@ def test_hash_key_prints_the_sha256_hex_digest(key: str) -> None:
     from_stdin = run_cli("hash-key", env={}, stdin=key + "\n")
     assert from_stdin.returncode == 0, from_stdin.stderr
     assert from_stdin.stdout.strip() == expected
+
+
+def test_version_flag(good_env: dict[str, str]) -> None:
+    plain = run_cli("--version", env=good_env)
+    assert plain.returncode == 0
+    assert "0.1.0" in plain.stdout
+    overridden = run_cli("--version", env={**good_env, "LANGCHAIN_PLATFORM_VERSION": "9.9.9-test"})
+    assert "9.9.9-test" in overridden.stdout
+
+
+def test_bad_command_line_exits_2() -> None:
+    assert run_cli("serve", "--workers", "many", env={}).returncode == 2
+    assert run_cli("no-such-command", env={}).returncode == 2

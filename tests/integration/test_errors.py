@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from tests.conftest import API_KEY, Launcher
-from tests.support.http import assert_problem, token, wait_until
+from tests.support.http import assert_problem, parse_sse, token, wait_until
 from tests.support.platform_server import PlatformServer
 from tests.support.stub_openai import StubOpenAI
 
@@ -18,6 +18,7 @@ LLM_TIMEOUT = 2
 LLM_RETRIES = 1
 MAX_BYTES = 64 * 1024
 INVOKE = "/api/enterprise/agents/plain/invoke"
+STREAM = "/api/enterprise/agents/plain/stream"
 
 
 @pytest.fixture(scope="module")
@@ -128,6 +129,20 @@ def test_slow_llm_is_504_with_a_message(client: httpx.Client, stub_llm: StubOpen
 def test_unusable_llm_answer_is_502(client: httpx.Client, fault: str) -> None:
     body = assert_problem(client.post(INVOKE, json={"input": f"{token()} [stub:{fault}]"}), 502)
     assert "LLM" in body["detail"]
+
+
+def test_an_llm_failure_during_a_stream_ends_it_with_an_error_event(client: httpx.Client) -> None:
+    # The 200 and the event-stream headers are sent before the LLM answers; the failure then
+    # arrives as a final `error` event holding the problem the invoke endpoint would have answered.
+    tag = token()
+    with client.stream("POST", STREAM, json={"input": f"{tag} [stub:500]"}) as response:
+        assert response.status_code == 200
+        events = parse_sse(response.read().decode())
+    assert [e.event for e in events] == ["error"]
+    error = events[0].data
+    assert error["status"] == 502
+    assert "500" in error["detail"]
+    assert set(error) >= {"type", "title", "status", "detail"}
 
 
 def test_fault_mode_set_by_the_control_endpoint(client: httpx.Client, stub_llm: StubOpenAI) -> None:

@@ -32,9 +32,13 @@ def server(launch: Launcher) -> PlatformServer:
     return launch()
 
 
+VERSION_OVERRIDE = "0.1.0-rc.test7"
+
+
 @pytest.fixture(scope="module")
 def keyless(launch: Launcher) -> PlatformServer:
-    return launch(unset=("OPENAI_API_KEY",))
+    # Also carries a version override, to save a server start.
+    return launch(unset=("OPENAI_API_KEY",), LANGCHAIN_PLATFORM_VERSION=VERSION_OVERRIDE)
 
 
 def test_health_reports_a_healthy_service(server: PlatformServer) -> None:
@@ -85,6 +89,7 @@ def test_without_llm_key_the_service_starts_degraded(keyless: PlatformServer) ->
     assert response.status_code == 200
     body = response.json()
     assert body["status"] == "degraded"
+    assert body["version"] == VERSION_OVERRIDE
     assert body["enterprise_agents_loaded"] is False
     assert body["llm"] == {"provider": None, "configured": False}
     assert any("OPENAI_API_KEY" in reason for reason in body["reasons"]), body["reasons"]
@@ -116,3 +121,9 @@ def test_webhooks_answer_503_without_a_secret(server: PlatformServer) -> None:
         timeout=10,
     )
     assert_problem(response, 503, "WEBHOOK_SECRET")
+
+
+def test_version_override_reaches_the_openapi_document(keyless: PlatformServer) -> None:
+    schema = httpx.get(f"{keyless.url}/schema/openapi.json", timeout=10)
+    assert schema.status_code == 200
+    assert schema.json()["info"]["version"] == VERSION_OVERRIDE

@@ -127,3 +127,14 @@ def test_every_output_line_is_json(server: PlatformServer, traffic: dict[str, ob
     not_json = [line for line in lines if not line.startswith("{")]
     assert not_json == [], f"non-JSON log lines: {not_json[:5]}"
     assert len(server.log_records()) == len(lines)
+
+
+@pytest.mark.parametrize(
+    "sent", ["x" * 129, "has spaces", "semi;colon"], ids=["too-long", "spaces", "punctuation"]
+)
+def test_unusable_request_ids_are_replaced(server: PlatformServer, sent: str) -> None:
+    response = httpx.get(f"{server.url}/health", headers={"X-Request-ID": sent}, timeout=10)
+    replaced = response.headers["x-request-id"]
+    assert replaced
+    assert replaced != sent
+    assert len(replaced) <= 128

@@ -13,19 +13,21 @@ import httpx
 import pytest
 
 from tests.conftest import API_KEY, Launcher
-from tests.support.http import assert_problem, token
+from tests.support.http import assert_problem, token, wait_until
 from tests.support.platform_server import PlatformServer
 from tests.support.ports import free_port
+from tests.support.stub_openai import StubOpenAI
 
 INVOKE = "/api/enterprise/agents/assistant/invoke"
+LLM_TIMEOUT = 2
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
 def strict_timeouts(launch: Launcher) -> PlatformServer:
-    # One second per LLM call and no client retries keep the slow case short and its outcome exact.
-    return launch(LLM_TIMEOUT_SECONDS="1", LLM_MAX_RETRIES="0")
+    # Two seconds per LLM call and no client retries keep the slow case short and its outcome exact.
+    return launch(LLM_TIMEOUT_SECONDS=str(LLM_TIMEOUT), LLM_MAX_RETRIES="0")
 
 
 def assert_still_serving(server: PlatformServer, thread_id: str) -> None:
@@ -56,14 +58,17 @@ def test_llm_down_answers_502_naming_the_upstream(launch: Launcher) -> None:
     assert history.status_code in (200, 404), history.text
 
 
-def test_slow_llm_answers_504_and_other_requests_are_not_blocked(strict_timeouts: PlatformServer) -> None:
+def test_slow_llm_answers_504_and_other_requests_are_not_blocked(
+    strict_timeouts: PlatformServer, stub_llm: StubOpenAI
+) -> None:
     thread_id = token("slow")
+    marker = token("slow-call")
     outcome: dict[str, httpx.Response] = {}
 
     def slow_run() -> None:
         with strict_timeouts.client(API_KEY) as client:
             outcome["run"] = client.post(
-                INVOKE, json={"input": "[stub:slow=5000] hi", "thread_id": thread_id}
+                INVOKE, json={"input": f"[stub:slow=8000] {marker}", "thread_id": thread_id}
             )
 
     runner = threading.Thread(target=slow_run)
@@ -71,15 +76,14 @@ def test_slow_llm_answers_504_and_other_requests_are_not_blocked(strict_timeouts
     runner.start()
     # While the run waits on the LLM the event loop must keep answering.
     with strict_timeouts.client(API_KEY) as client:
-        time.sleep(0.3)
-        probe_started = time.monotonic()
+        wait_until(lambda: stub_llm.requests_mentioning(marker), timeout=LLM_TIMEOUT, what="the slow call")
         assert client.get("/health/live").status_code == 200
-        assert time.monotonic() - probe_started < 0.5
+        assert runner.is_alive(), "the probe only answered after the slow run had ended"
     runner.join(timeout=20)
     elapsed = time.monotonic() - started
     body = assert_problem(outcome["run"], 504)
     assert "LLM_TIMEOUT_SECONDS" in body["detail"], body
-    assert elapsed < 4, f"LLM_TIMEOUT_SECONDS=1 but the 504 took {elapsed:.1f}s"
+    assert elapsed < LLM_TIMEOUT + 4, f"LLM_TIMEOUT_SECONDS={LLM_TIMEOUT} but the 504 took {elapsed:.1f}s"
     assert_still_serving(strict_timeouts, thread_id)
 
 

@@ -1,0 +1,255 @@
+"""The fleet under load: every operation an operator runs must fail no client request.
+
+Driven from the controller: bench/loadgen.py sends a bounded mix of agent calls to the balancer's port
+published on 127.0.0.1 while these tests run the project's playbooks against Molecule's inventory, or
+stop an app host's Docker Engine. The tests run in file order: each one starts from the fleet the
+previous one left (0.1.0 after converge, then 0.1.1, ...).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+PROJECT = Path(os.environ.get("MOLECULE_PROJECT_DIRECTORY", Path(__file__).resolve().parents[3]))
+sys.path.insert(0, str(PROJECT / "bench"))
+
+from loadgen import LoadConfig, LoadRun, Target  # noqa: E402
+
+LB_URL = "http://127.0.0.1:28480"
+API_KEY = "fleet-client-key"
+APP_HOSTS = ("app1", "app2")
+GOOD = "0.1.1"
+BROKEN = "0.1.2-broken"
+INVOKE = "/api/enterprise/agents/assistant/invoke"
+STEPS_FILE = Path(os.environ.get("MOLECULE_EPHEMERAL_DIRECTORY", "/tmp")) / "fleet-steps.json"
+# Each step runs whole playbooks on four hosts: far above the suite's default per-test timeout.
+pytestmark = pytest.mark.timeout(2400)
+_RECAP = re.compile(r"^(\S+)\s+: ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", re.MULTILINE)
+
+
+def image_vars(version: str) -> list[str]:
+    archive = PROJECT / ".cache" / "images" / f"langchain-platform-{version}.tar.gz"
+    return [
+        "-e",
+        f"platform_deploy_image=langchain-platform:{version}",
+        "-e",
+        f"platform_deploy_image_archive={archive}",
+    ]
+
+
+def playbook(name: str, *args: str) -> tuple[int, dict[str, dict[str, int]], str]:
+    """Run playbooks/<name> on Molecule's inventory; return rc, the recap per host and the output."""
+    inventory = Path(os.environ["MOLECULE_INVENTORY_FILE"]).parent
+    env = {
+        **os.environ,
+        "ANSIBLE_NOCOLOR": "1",
+        "ANSIBLE_FORCE_COLOR": "0",
+        "ANSIBLE_INJECT_FACT_VARS": "false",
+    }
+    proc = subprocess.run(
+        ["ansible-playbook", "-i", str(inventory), str(PROJECT / "playbooks" / name), *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=1500,
+        check=False,
+    )
+    recap = {
+        m[0]: {"ok": int(m[1]), "changed": int(m[2]), "unreachable": int(m[3]), "failed": int(m[4])}
+        for m in _RECAP.findall(proc.stdout)
+    }
+    return proc.returncode, recap, proc.stdout + proc.stderr
+
+
+def docker_exec(host: str, *cmd: str) -> str:
+    return subprocess.run(
+        ["docker", "exec", host, *cmd], capture_output=True, text=True, check=True, timeout=60
+    ).stdout
+
+
+def lb_servers() -> dict[str, tuple[int, int]]:
+    """Server name -> (operational state, admin state) on lb1; op 2 is running, admin 0 is enabled."""
+    out = docker_exec(
+        "lb1",
+        "sh",
+        "-c",
+        'echo "show servers state langchain_platform" | socat stdio /run/haproxy/admin.sock',
+    )
+    rows = [line.split() for line in out.splitlines()[1:] if line and not line.startswith("#")]
+    return {row[3]: (int(row[5]), int(row[6])) for row in rows}
+
+
+def replicas(host: str) -> dict[str, dict[str, Any]]:
+    """Container name -> its id, image and the version /health reports, for the replicas on a host."""
+    names = docker_exec(
+        host, "docker", "ps", "--filter", "name=langchain-platform", "--format", "{{.Names}}"
+    ).split()
+    result = {}
+    for name in names:
+        index = int(name.rsplit("-", 1)[1]) if name != "langchain-platform" else 1
+        health = json.loads(docker_exec(host, "curl", "-s", f"http://127.0.0.1:{8000 + index - 1}/health"))
+        inspect = json.loads(docker_exec(host, "docker", "inspect", name))[0]
+        result[name] = {
+            "id": inspect["Id"],
+            "image": inspect["Config"]["Image"],
+            "version": health["version"],
+        }
+    return result
+
+
+def load() -> LoadRun:
+    """Agent calls (each on its own thread, so no 409) and agent listings, at a bounded rate."""
+    return LoadRun(
+        LoadConfig(
+            base_url=LB_URL,
+            targets=[
+                Target("POST", INVOKE, '{"input": "ping {seq}", "thread_id": "load-{seq}"}'),
+                Target("GET", "/api/enterprise/agents"),
+            ],
+            headers={"X-API-Key": API_KEY},
+            concurrency=4,
+            rate_per_s=15,
+            duration_s=1500,
+            max_requests=30_000,
+            timeout_s=60,
+        )
+    )
+
+
+def record(step: str, summary: dict[str, Any]) -> None:
+    line = (
+        f"[fleet] {step}: {summary['requests']} requests, {summary['failures']} failed, "
+        f"{summary['conflicts_409']} x 409, p99 {summary['latency_ms']['p99']} ms, "
+        f"upstreams {summary['upstreams']}"
+    )
+    print(line)
+    steps = json.loads(STEPS_FILE.read_text()) if STEPS_FILE.exists() else {}
+    steps[step] = summary
+    STEPS_FILE.write_text(json.dumps(steps, indent=2))
+
+
+def assert_no_change(recap: dict[str, dict[str, int]]) -> None:
+    assert recap, "no PLAY RECAP in the output"
+    assert {h: r["changed"] for h, r in recap.items() if r["changed"]} == {}
+
+
+@pytest.fixture(scope="module")
+def client() -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=LB_URL, headers={"X-API-Key": API_KEY}, timeout=60) as c:
+        yield c
+
+
+def test_balancer_serves_every_app_host(client: httpx.Client) -> None:
+    assert set(lb_servers().values()) == {(2, 0)}
+    seen = {client.get("/health/ready").headers["X-Served-By"] for _ in range(10)}
+    assert seen == {"app1:1", "app2:1"}
+
+
+def test_conversation_continues_on_whichever_host_answers(client: httpx.Client) -> None:
+    thread = f"fleet-{uuid.uuid4().hex[:8]}"
+    served_by = []
+    for turn in range(6):
+        r = client.post(INVOKE, json={"input": f"turn {turn}", "thread_id": thread})
+        assert r.status_code == 200, r.text
+        served_by.append(r.headers["X-Served-By"])
+    # The turns were spread over both hosts, and each host returns the whole conversation.
+    assert {s.split(":")[0] for s in served_by} == set(APP_HOSTS), served_by
+    expected = [f"turn {t}" for t in range(6)]
+    histories: dict[str, list[str]] = {}
+    for _ in range(10):
+        r = client.get(f"/api/enterprise/agents/assistant/threads/{thread}")
+        assert r.status_code == 200, r.text
+        host = r.headers["X-Served-By"].split(":")[0]
+        histories[host] = [m["content"] for m in r.json()["messages"] if m["role"] == "user"]
+    assert histories == {host: expected for host in APP_HOSTS}
+
+
+def test_rolling_deploy_fails_no_request() -> None:
+    with load() as run:
+        rc, recap, out = playbook("deploy.yml", *image_vars(GOOD))
+    summary = run.result()
+    record(f"rolling deploy {GOOD}", summary)
+    assert rc == 0, out[-3000:]
+    assert summary["failures"] == 0, summary["failure_examples"]
+    assert summary["requests"] > 0
+    for host in APP_HOSTS:
+        assert {r["version"] for r in replicas(host).values()} == {GOOD}
+    assert set(lb_servers().values()) == {(2, 0)}
+
+    rc, recap, out = playbook("deploy.yml", *image_vars(GOOD))
+    assert rc == 0, out[-3000:]
+    assert_no_change(recap)
+
+
+@pytest.mark.parametrize(("count", "step"), [(3, "scale out 1 -> 3"), (1, "scale in 3 -> 1")])
+def test_scaling_replicas_fails_no_request(count: int, step: str) -> None:
+    with load() as run:
+        rc, recap, out = playbook("scale.yml", *image_vars(GOOD), "-e", f"platform_deploy_replicas={count}")
+    summary = run.result()
+    record(step, summary)
+    assert rc == 0, out[-3000:]
+    assert summary["failures"] == 0, summary["failure_examples"]
+    expected = {f"{h}:{n}" for h in APP_HOSTS for n in range(1, count + 1)}
+    assert set(lb_servers()) == expected
+    assert set(lb_servers().values()) == {(2, 0)}
+    for host in APP_HOSTS:
+        running = replicas(host)
+        assert len(running) == count
+        assert {r["version"] for r in running.values()} == {GOOD}
+
+    rc, recap, out = playbook("scale.yml", *image_vars(GOOD), "-e", f"platform_deploy_replicas={count}")
+    assert rc == 0, out[-3000:]
+    assert_no_change(recap)
+
+
+def test_broken_version_stops_at_the_first_host_and_fails_no_request() -> None:
+    before = {host: replicas(host) for host in APP_HOSTS}
+    with load() as run:
+        rc, recap, _ = playbook("deploy.yml", *image_vars(BROKEN))
+    summary = run.result()
+    record(f"broken deploy {BROKEN}", summary)
+    assert rc != 0, "the rollout of a version that never turns healthy must fail"
+    assert recap["app1"]["failed"] > 0
+    assert "app2" not in recap or recap["app2"]["ok"] == 0, "the second host must not be touched"
+    assert summary["failures"] == 0, summary["failure_examples"]
+    after = {host: replicas(host) for host in APP_HOSTS}
+    # app1 runs the previous version again (a new container), app2 still runs the very same containers.
+    assert {r["version"] for r in after["app1"].values()} == {GOOD}
+    assert after["app2"] == before["app2"]
+    assert "rollback" in docker_exec("app1", "cat", "/var/lib/langchain-platform/releases.log")
+    assert set(lb_servers().values()) == {(2, 0)}
+
+
+def test_stopped_app_host_is_routed_around() -> None:
+    with load() as run:
+        time.sleep(3)
+        docker_exec("app2", "systemctl", "stop", "docker.socket", "docker.service")
+        # Long enough for the health checks to mark it down and for traffic to go on without it.
+        time.sleep(15)
+        down = lb_servers()
+    summary = run.result()
+    record("app2 engine stopped", summary)
+    assert down["app2:1"][0] == 0, down
+    assert summary["failures"] == 0, summary["failure_examples"]
+
+    docker_exec("app2", "systemctl", "start", "docker.service")
+    deadline = time.monotonic() + 120
+    while lb_servers().get("app2:1") != (2, 0):
+        assert time.monotonic() < deadline, lb_servers()
+        time.sleep(2)
+    # Back in rotation: the playbooks find nothing to change.
+    rc, recap, out = playbook("scale.yml", *image_vars(GOOD), "-e", "platform_deploy_replicas=1")
+    assert rc == 0, out[-3000:]
+    assert_no_change(recap)
