@@ -108,7 +108,7 @@ def launch(tmp_path_factory: pytest.TempPathFactory, stub_llm: StubOpenAI) -> It
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(
-    item: pytest.Item, call: pytest.CallInfo[None]
+    call: pytest.CallInfo[None],
 ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     report = yield
     if report.failed and call.when == "call":

@@ -56,7 +56,7 @@ def test_list_agents(client: httpx.Client) -> None:
     body = response.json()
     assert body["status"] == "ok"
     agents = {a["name"]: a for a in body["agents"]}
-    assert set(agents) == {"assistant", "plain"}
+    assert set(agents) == {"assistant", "plain", "fetcher"}
     for agent in agents.values():
         assert {"name", "description", "model", "tools", "state"} <= set(agent)
     assert agents["assistant"]["tools"] == ["calculator", "current_time"]
@@ -64,6 +64,7 @@ def test_list_agents(client: httpx.Client) -> None:
     assert agents["assistant"]["description"] == "Test assistant with the calculator and clock tools."
     assert agents["plain"]["tools"] == []
     assert agents["plain"]["model"] == "stub-model-plain"
+    assert agents["fetcher"]["tools"] == ["http_get"]
 
 
 def test_invoke_with_a_tool_call(client: httpx.Client, stub_llm: StubOpenAI) -> None:

@@ -53,7 +53,7 @@ def test_health_reports_a_healthy_service(server: PlatformServer) -> None:
     assert body["uptime_seconds"] >= 0
     assert body["enterprise_agents_loaded"] is True
     assert body["chains_loaded"] is True
-    assert body["agents_count"] == 2  # tests/support/agents.yaml: assistant, plain
+    assert body["agents_count"] == 3  # tests/support/agents.yaml: assistant, plain, fetcher
     assert body["chains_count"] == 1
     assert body["checkpointer"] == {"backend": "sqlite", "ok": True}
     assert body["llm"] == {"provider": "openai", "configured": True}
@@ -89,7 +89,6 @@ def test_without_llm_key_the_service_starts_degraded(keyless: PlatformServer) ->
     assert response.status_code == 200
     body = response.json()
     assert body["status"] == "degraded"
-    assert body["version"] == VERSION_OVERRIDE
     assert body["enterprise_agents_loaded"] is False
     assert body["llm"] == {"provider": None, "configured": False}
     assert any("OPENAI_API_KEY" in reason for reason in body["reasons"]), body["reasons"]
@@ -121,6 +120,10 @@ def test_webhooks_answer_503_without_a_secret(server: PlatformServer) -> None:
         timeout=10,
     )
     assert_problem(response, 503, "WEBHOOK_SECRET")
+
+
+def test_version_override_reaches_health(keyless: PlatformServer) -> None:
+    assert httpx.get(f"{keyless.url}/health", timeout=10).json()["version"] == VERSION_OVERRIDE
 
 
 def test_version_override_reaches_the_openapi_document(keyless: PlatformServer) -> None:

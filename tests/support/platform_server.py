@@ -77,7 +77,12 @@ class PlatformServer:
             self._log_offset = log.tell()
             # Own process group: a stray Ctrl-C of the test run does not hit the server first.
             self.proc = subprocess.Popen(
-                args, env=cli_env(self.env), stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+                args,
+                env=cli_env(self.env),
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
             )
         if wait:
             self.wait_live()
