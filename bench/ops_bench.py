@@ -100,10 +100,22 @@ OPERATIONS = (
 )
 
 
+def tool_env() -> dict[str, str]:
+    """The environment for molecule and ansible-playbook: the venv's tools first on PATH."""
+    venv_bin = str(REPO_ROOT / ".venv" / "bin")
+    return {
+        **os.environ,
+        "PATH": f"{venv_bin}:{os.environ.get('PATH', '/usr/bin:/bin')}",
+        "ANSIBLE_INJECT_FACT_VARS": "false",
+        "ANSIBLE_ROLES_PATH": str(REPO_ROOT / "roles"),
+    }
+
+
 def molecule(action: str, scenario: str) -> None:
     subprocess.run(
         [str(REPO_ROOT / ".venv" / "bin" / "molecule"), action, "-s", scenario],
         cwd=REPO_ROOT,
+        env=tool_env(),
         check=True,
         timeout=OPERATION_TIMEOUT_SECONDS,
     )
@@ -166,7 +178,6 @@ def load_config(address: str, duration_s: float) -> LoadConfig:
 
 def run_operation(operation: Operation, inventory: Path, address: str, log_dir: Path) -> dict[str, Any]:
     log = log_dir / f"{operation.name.replace(' ', '_').replace('>', '')}.log"
-    env = {**os.environ, "ANSIBLE_INJECT_FACT_VARS": "false", "ANSIBLE_ROLES_PATH": str(REPO_ROOT / "roles")}
     config = load_config(address, OPERATION_TIMEOUT_SECONDS)
     if not operation.under_load:
         config.max_requests = 1  # one probe at the start, so the row still has the same shape
@@ -175,7 +186,7 @@ def run_operation(operation: Operation, inventory: Path, address: str, log_dir: 
         done = subprocess.run(
             operation.command(inventory),
             cwd=REPO_ROOT,
-            env=env,
+            env=tool_env(),
             stdout=out,
             stderr=subprocess.STDOUT,
             timeout=OPERATION_TIMEOUT_SECONDS,
