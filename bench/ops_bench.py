@@ -17,7 +17,11 @@ the playbook's exit code and the failed requests per operation.
 Needs: lab/setup.sh and lab/app-image.sh archives for 0.1.0, 0.1.1 and the broken 0.1.2
 (.cache/images/langchain-platform-<version>.tar.gz), playbooks/deploy.yml and scale.yml, and the
 `default` Molecule scenario. It refuses to start when that scenario's host already exists (a
-`make molecule` in progress) unless told --reuse.
+`make molecule` in progress) unless told --reuse. The default scenario keeps state in SQLite, so
+the role's preflight refuses "scale up to 2" there (replicas need a shared PostgreSQL checkpointer);
+timing scale operations under load needs a host with PostgreSQL state (the fleet scenario's db).
+A row is flagged when an image archive changed while it ran (someone rebuilt the lab images):
+such a row measured a replacement, not the operation it names.
 """
 
 from __future__ import annotations
@@ -176,11 +180,16 @@ def load_config(address: str, duration_s: float) -> LoadConfig:
     )
 
 
+def archive_ids() -> dict[str, str]:
+    return {p.name: p.read_text().strip() for p in sorted(IMAGES.glob("*.tar.gz.id"))}
+
+
 def run_operation(operation: Operation, inventory: Path, address: str, log_dir: Path) -> dict[str, Any]:
     log = log_dir / f"{operation.name.replace(' ', '_').replace('>', '')}.log"
     config = load_config(address, OPERATION_TIMEOUT_SECONDS)
     if not operation.under_load:
         config.max_requests = 1  # one probe at the start, so the row still has the same shape
+    archives_before = archive_ids()
     started = time.monotonic()
     with LoadRun(config) as load, log.open("w") as out:
         done = subprocess.run(
@@ -200,6 +209,7 @@ def run_operation(operation: Operation, inventory: Path, address: str, log_dir: 
         "seconds": round(seconds, 1),
         "rc": done.returncode,
         "as_expected": as_expected,
+        "archives_changed": archive_ids() != archives_before,
         "requests": summary["requests"],
         "failed": summary["failures"],
         "status_counts": summary["status_counts"],
@@ -252,6 +262,8 @@ def main(argv: list[str] | None = None) -> int:
                 row = run_operation(operation, inventory, address, log_dir)
                 rows.append(row)
                 flag = "" if row["as_expected"] else "  UNEXPECTED rc (see log)"
+                if row["archives_changed"]:
+                    flag += "  ARCHIVES REBUILT meanwhile: not comparable"
                 print(
                     f"{row['operation']:<30} {row['seconds']:>8.1f} {row['rc']:>3} {row['requests']:>9} "
                     f"{row['failed']:>7}  {row['status_counts']}{flag}",

@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from tests.conftest import API_KEY, OPENAI_KEY, Launcher
-from tests.support.http import assert_problem, parse_sse, token
+from tests.support.http_checks import assert_problem, parse_sse, token
 from tests.support.platform_server import PlatformServer
 from tests.support.stub_openai import StubOpenAI
 

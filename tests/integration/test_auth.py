@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from tests.conftest import API_KEY, OPENAI_KEY, Launcher
-from tests.support.http import assert_problem, wait_until
+from tests.support.http_checks import assert_problem, wait_until
 from tests.support.platform_server import PlatformServer
 
 PROTECTED = "/api/enterprise/agents"

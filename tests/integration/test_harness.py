@@ -17,7 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.support.http import parse_sse, wait_until
+from tests.support.http_checks import parse_sse, wait_until
 from tests.support.ports import free_port
 
 SUPPORT = Path(__file__).resolve().parents[1] / "support"

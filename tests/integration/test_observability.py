@@ -8,7 +8,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.samples import Sample
 
 from tests.conftest import API_KEY, Launcher
-from tests.support.http import token
+from tests.support.http_checks import token
 from tests.support.platform_server import PlatformServer
 from tests.support.stub_openai import StubOpenAI
 

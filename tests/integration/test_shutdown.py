@@ -9,7 +9,7 @@ import time
 import httpx
 
 from tests.conftest import API_KEY, Launcher
-from tests.support.http import assert_problem, token, wait_until
+from tests.support.http_checks import assert_problem, token, wait_until
 from tests.support.stub_openai import StubOpenAI
 
 

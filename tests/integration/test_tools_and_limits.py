@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from tests.conftest import API_KEY, Launcher
-from tests.support.http import assert_problem, token
+from tests.support.http_checks import assert_problem, token
 from tests.support.platform_server import PlatformServer
 
 TOOL_TIMEOUT = 1

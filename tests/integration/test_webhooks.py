@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from tests.conftest import API_KEY, Launcher
-from tests.support.http import assert_problem, token, wait_until
+from tests.support.http_checks import assert_problem, token, wait_until
 from tests.support.platform_server import PlatformServer
 
 SECRET = "webhook-secret-for-tests-8c2d"

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.conftest import API_KEY, Launcher
-from tests.support.http import assert_problem, token, wait_until
+from tests.support.http_checks import assert_problem, token, wait_until
 from tests.support.postgres import LocalPostgres, postgres_bin_dir
 
 INVOKE = "/api/enterprise/agents/assistant/invoke"

@@ -16,7 +16,7 @@ import pytest
 
 from tests.conftest import API_KEY, Launcher
 from tests.resilience.sqlite_check import integrity_check
-from tests.support.http import token, wait_until
+from tests.support.http_checks import token, wait_until
 from tests.support.stub_openai import StubOpenAI
 
 INVOKE = "/api/enterprise/agents/assistant/invoke"

@@ -16,7 +16,7 @@ import pytest
 
 from tests.conftest import API_KEY, Launcher
 from tests.resilience.sqlite_check import integrity_check
-from tests.support.http import token, wait_until
+from tests.support.http_checks import token, wait_until
 
 INVOKE = "/api/enterprise/agents/assistant/invoke"
 FS_SIZE = "16m"

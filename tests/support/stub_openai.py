@@ -163,9 +163,9 @@ def _plan(state: StubState, body: dict[str, Any]) -> _Reply:
             reply.delay_ms += int(marker.group(2) or _SLOW_DEFAULT_MS)
         else:
             reply.fault = kind
-    elif state.mode == "slow":
-        reply.delay_ms += state.delay_ms or _SLOW_DEFAULT_MS
-    elif state.mode != "echo":
+    elif state.mode == "slow" and not state.delay_ms:
+        reply.delay_ms += _SLOW_DEFAULT_MS  # slow mode without its own delay_ms
+    elif state.mode not in ("echo", "slow"):
         reply.fault = state.mode
     forced = state.take_forced_failure()
     if forced is not None:
