@@ -15,6 +15,7 @@ import tempfile
 from types import FrameType
 
 from langchain_platform import __version__
+from langchain_platform.agents.run_guard import BOOT_ID_ENV, new_boot_id
 from langchain_platform.auth import hash_key
 from langchain_platform.flags import FlagsStore
 from langchain_platform.observability.metrics import MULTIPROC_ENV
@@ -55,6 +56,9 @@ def _serve(args: argparse.Namespace) -> int:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     # A fresh start honours LOG_LEVEL again; maintenance mode deliberately survives restarts.
     FlagsStore(settings.data_dir).update(log_level=None)
+    # One boot id per start, inherited by every worker: thread leases held under another boot id
+    # of this host belong to processes that died, and the workers free them when they start.
+    os.environ[BOOT_ID_ENV] = new_boot_id()
     metrics_dir: str | None = None
     if args.workers > 1 and not os.environ.get(MULTIPROC_ENV):
         metrics_dir = tempfile.mkdtemp(prefix="langchain-platform-metrics-")

@@ -9,12 +9,26 @@ from __future__ import annotations
 from http import HTTPStatus
 from typing import Any
 
+import msgspec
 import structlog
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
+from litestar.openapi import ResponseSpec
 from litestar.types import ExceptionHandlersMap
 
 PROBLEM_JSON = "application/problem+json"
+
+# What each error status means on this service, for the OpenAPI document.
+_ERROR_MEANINGS = {
+    400: "Invalid request: the detail names the field to fix",
+    401: "Invalid or missing API key (webhooks: invalid or missing signature)",
+    404: "No such agent, chain, thread or run",
+    409: "The thread is busy with another run, or belongs to another agent",
+    413: "Request body larger than MAX_REQUEST_BYTES",
+    502: "The LLM provider failed",
+    503: "Not available now (maintenance, shutting down, no LLM key, state store down); see Retry-After",
+    504: "The LLM or the whole run took longer than its time limit",
+}
 
 _log = structlog.get_logger("langchain_platform.errors")
 
@@ -51,6 +65,29 @@ class ServiceUnavailable(PlatformError):
         headers = {"Retry-After": str(retry_after)} if retry_after is not None else None
         super().__init__(detail, headers=headers)
         self.retry_after = retry_after
+
+
+class ProblemDetails(msgspec.Struct):
+    """RFC 9457 problem details: the body of every error answer."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+
+
+def error_responses(*statuses: int) -> dict[int, ResponseSpec]:
+    """OpenAPI ``responses`` documenting the error answers an operation can give."""
+    return {
+        status: ResponseSpec(
+            data_container=ProblemDetails,
+            description=_ERROR_MEANINGS[status],
+            media_type=PROBLEM_JSON,
+            # Examples would be generated with polyfactory: not worth importing it in the service.
+            generate_examples=False,
+        )
+        for status in statuses
+    }
 
 
 def problem_response(status: int, detail: str, headers: dict[str, str] | None = None) -> Response[Any]:

@@ -22,7 +22,7 @@ from langgraph.graph.state import CompiledStateGraph
 
 from langchain_platform.agents.failures import RunTimeout, outcome_label, to_http_error
 from langchain_platform.agents.registry import AgentSpec
-from langchain_platform.agents.run_guard import RunGuard
+from langchain_platform.agents.run_guard import Lease
 from langchain_platform.agents.schemas import InvokeResponse
 from langchain_platform.agents.state import STATE_ERRORS, StateBackend
 from langchain_platform.agents.store import PlatformStore
@@ -75,7 +75,7 @@ class AgentRun:
         model: str,
         thread_id: str,
         run_id: UUID,
-        guard: RunGuard,
+        lease: Lease,
         store: PlatformStore,
         state: StateBackend,
         in_flight: InFlight,
@@ -87,7 +87,7 @@ class AgentRun:
         self.run_id = run_id
         self._graph = graph
         self._model = model
-        self._guard = guard
+        self._lease = lease
         self.store = store
         self._state = state
         self._in_flight = in_flight
@@ -99,7 +99,7 @@ class AgentRun:
         if not self._released:
             self._released = True
             try:
-                await asyncio.shield(self._guard.release(self.thread_id, str(self.run_id)))
+                await asyncio.shield(self._lease.release())
             except STATE_ERRORS as exc:
                 # The lease then expires on its own; the thread is only blocked until then.
                 _log.warning("could not release thread lease", thread_id=self.thread_id, error=str(exc))
@@ -167,7 +167,6 @@ class AgentRun:
         deadline = asyncio.timeout(self._run_timeout)
         with self._in_flight.track():
             try:
-                await self.store.record_thread(self.thread_id, self.spec.name)
                 async with deadline:
                     if emit is None:
                         final = await self._graph.ainvoke({"messages": [HumanMessage(text)]}, config)

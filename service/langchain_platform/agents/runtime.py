@@ -51,7 +51,7 @@ from langchain_platform.agents.store import PlatformStore
 from langchain_platform.agents.threads import load_messages, to_thread_messages
 from langchain_platform.agents.tools import build_tools
 from langchain_platform.agents.webhooks import deliver
-from langchain_platform.errors import Conflict, NotFound, ServiceUnavailable
+from langchain_platform.errors import NotFound, ServiceUnavailable
 from langchain_platform.settings import Settings
 
 IDLE_POLL_SECONDS = 0.05
@@ -80,15 +80,14 @@ class AgentRuntime:
         registry: Registry | None,
         registry_problems: list[str],
         state: StateBackend,
-        http: httpx.AsyncClient,
     ) -> None:
         self._settings = settings
         self._registry = registry
         self._registry_problems = registry_problems
         self._state = state
-        self._http = http
+        self._http: httpx.AsyncClient | None = None
         self._llm = LLMFactory(settings)
-        self._tools: dict[str, BaseTool] = build_tools(http, settings.http_tool_allowlist)
+        self._tools: dict[str, BaseTool] = build_tools(self._http_client, settings.http_tool_allowlist)
         self._graphs: dict[str, tuple[BaseCheckpointSaver[Any], Graph]] = {}
         self._chains: dict[str, Any] = {}
         self._in_flight = InFlight()
@@ -110,18 +109,44 @@ class AgentRuntime:
         await state.start()
         if not state.ok:
             _log.error("state store unavailable at start", backend=state.backend, error=state.last_error)
-        http = httpx.AsyncClient(timeout=settings.tool_timeout_seconds, follow_redirects=False)
-        runtime = cls(settings, registry, problems, state, http)
+        runtime = cls(settings, registry, problems, state)
         if runtime._llm.unavailable_reason:
             _log.warning("agents not loaded", reason=runtime._llm.unavailable_reason)
+        else:
+            runtime._build_all()
         return runtime
+
+    def _build_all(self) -> None:
+        """Build every model, agent graph and chain now, so "ready" means ready.
+
+        The first model alone costs a few hundred ms (HTTP clients, SSL contexts, lazy imports),
+        which the first run would otherwise pay. Agents whose state store is still down are built
+        on their first run instead.
+        """
+        if self._registry is None:
+            return
+        saver = self._state.saver
+        if saver is not None:
+            for agent in self._registry.agents.values():
+                self._graph(agent, saver)
+        for chain in self._registry.chains.values():
+            self._chain_runnable(chain)
+
+    def _http_client(self) -> httpx.AsyncClient:
+        # Created on first use: its SSL context costs tens of ms at start, and only the http_get
+        # tool and webhook callbacks need it.
+        if self._http is None:
+            timeout = self._settings.tool_timeout_seconds
+            self._http = httpx.AsyncClient(timeout=timeout, follow_redirects=False)
+        return self._http
 
     async def close(self) -> None:
         for task in list(self._tasks):
             task.cancel()
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
-        await self._http.aclose()
+        if self._http is not None:
+            await self._http.aclose()
         await self._state.close()
         # Traces are sent in the background; flush them so a stopping instance loses none.
         await asyncio.to_thread(wait_for_all_tracers)
@@ -228,6 +253,16 @@ class AgentRuntime:
 
     # -- agent runs --------------------------------------------------------------------------------
 
+    async def compiled_graph(self, name: str) -> Graph:
+        """The compiled LangGraph agent the service runs for ``name``, with its checkpointer.
+
+        Raises 404 for an unknown agent, 503 without an LLM or while the state store is down.
+        """
+        spec = self._agent(name)
+        self._require_llm()
+        saver, _ = await self._require_state()
+        return self._graph(spec, saver)
+
     def _graph(self, spec: AgentSpec, saver: BaseCheckpointSaver[Any]) -> Graph:
         cached = self._graphs.get(spec.name)
         if cached is not None and cached[0] is saver:
@@ -259,37 +294,30 @@ class AgentRuntime:
             raise error from exc
 
     async def prepare_run(self, name: str, thread_id: str | None) -> AgentRun:
-        """Check the agent, the LLM and the store, and take the thread's lease (409 if busy)."""
+        """Check the agent, the LLM and the store, and take the thread's lease (409 if busy).
+
+        The lease also records the thread as ``name``'s, or refuses it (409) if another agent owns it.
+        """
         spec = self._agent(name)
         self._require_llm()
         saver, store = await self._require_state()
         thread_id = thread_id or uuid4().hex
         graph = self._graph(spec, saver)
         run_id = uuid4()
-        guard = RunGuard(store, self._settings.run_timeout_seconds)
-        await self._state_call(guard.acquire(thread_id, str(run_id)))
-        run = AgentRun(
+        lease = await self._state_call(RunGuard(store).acquire(thread_id, str(run_id), agent=name))
+        return AgentRun(
             spec=spec,
             graph=graph,
             model=self._llm.model_name(spec.overrides),
             thread_id=thread_id,
             run_id=run_id,
-            guard=guard,
+            lease=lease,
             store=store,
             state=self._state,
             in_flight=self._in_flight,
             run_timeout_seconds=self._settings.run_timeout_seconds,
             llm_timeout_seconds=self._settings.llm_timeout_seconds,
         )
-        # Checked under the lease, so two agents cannot both claim a new thread.
-        try:
-            owner = await self._state_call(store.thread_agent(thread_id))
-            if owner is not None and owner != name:
-                raise Conflict(f"thread {thread_id} belongs to agent {owner}: use a new thread_id for {name}")
-        except BaseException:
-            await run.release()
-            raise
-        return run
 
     # -- threads and sessions ----------------------------------------------------------------------
 
@@ -308,14 +336,12 @@ class AgentRuntime:
         if await self._state_call(store.thread_agent(thread_id)) != name:
             raise NotFound(f"agent {name} has no thread {thread_id}")
         # Hold the thread's lease while deleting, so a running conversation is not cut in half.
-        guard = RunGuard(store, self._settings.run_timeout_seconds)
-        lease = f"delete-{uuid4()}"
-        await self._state_call(guard.acquire(thread_id, lease))
+        lease = await self._state_call(RunGuard(store).acquire(thread_id, f"delete-{uuid4()}"))
         try:
             await self._state_call(saver.adelete_thread(thread_id))
             await self._state_call(store.forget_threads([thread_id]))
         finally:
-            await self._state_call(guard.release(thread_id, lease))
+            await self._state_call(lease.release())
 
     async def clear_sessions(
         self, older_than_seconds: int | None, thread_ids: list[str] | None
@@ -337,16 +363,19 @@ class AgentRuntime:
 
     # -- chains ------------------------------------------------------------------------------------
 
+    def _chain_runnable(self, spec: ChainSpec) -> Any:
+        chain = self._chains.get(spec.name)
+        if chain is None:
+            chain = self._chains[spec.name] = build_chain(spec, self._llm.chat_model(spec.overrides))
+        return chain
+
     async def invoke_chain(self, name: str, value: str | dict[str, Any]) -> ChainResponse:
         spec = self._chain(name)
         self._require_llm()
         variables = chain_variables(spec, value)
-        chain = self._chains.get(name)
-        if chain is None:
-            chain = self._chains[name] = build_chain(spec, self._llm.chat_model(spec.overrides))
         return await invoke_chain(
             spec,
-            chain,
+            self._chain_runnable(spec),
             variables,
             model=self._llm.model_name(spec.overrides),
             run_timeout_seconds=self._settings.run_timeout_seconds,
@@ -410,7 +439,7 @@ class AgentRuntime:
             await run.release()
         if callback_url is not None:
             outcome = await deliver(
-                self._http,
+                self._http_client(),
                 self._callback_policy,
                 url=callback_url,
                 secret=self.webhook_secret(),

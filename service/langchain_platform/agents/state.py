@@ -21,6 +21,7 @@ from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
 
+from langchain_platform.agents.run_guard import release_leases_of_previous_boots
 from langchain_platform.agents.store import MemoryStore, PlatformStore
 from langchain_platform.agents.store_postgres import Pool, PostgresStore
 from langchain_platform.agents.store_sqlite import SqliteStore, open_sqlite
@@ -91,6 +92,9 @@ class StateBackend:
                     await self._open_sqlite()
                 else:
                     await self._setup_postgres()
+                assert self._store is not None
+                # Their holders died with the previous start: free those threads now, not at expiry.
+                await release_leases_of_previous_boots(self._store)
             except STATE_ERRORS as exc:
                 self.ok, self.last_error = False, describe_error(exc)
                 return False
@@ -136,6 +140,11 @@ class StateBackend:
             return False
         self.ok, self.last_error = True, None
         return True
+
+    @property
+    def saver(self) -> BaseCheckpointSaver[Any] | None:
+        """The checkpointer once connected, else None."""
+        return self._saver if self._ready else None
 
     async def require(self) -> tuple[BaseCheckpointSaver[Any], PlatformStore]:
         """The saver and store, connecting first if needed; raise ``StateUnavailable`` otherwise."""

@@ -34,6 +34,14 @@ class RunRecord:
     updated_at: datetime
 
 
+@dataclass(frozen=True)
+class LeaseRefused:
+    """Why a thread's lease was not granted: another run holds it, or another agent owns the thread."""
+
+    holder: str | None = None
+    agent: str | None = None
+
+
 def epoch_to_datetime(seconds: float) -> datetime:
     return datetime.fromtimestamp(seconds, UTC)
 
@@ -60,17 +68,24 @@ class PlatformStore(Protocol):
     async def close(self) -> None: ...
 
     async def acquire_run_lock(
-        self, thread_id: str, run_id: str, owner: str, lease_seconds: float
-    ) -> str | None:
-        """Take the thread's lease; return None on success, else the run id holding an unexpired lease."""
+        self, thread_id: str, run_id: str, owner: str, lease_seconds: float, *, agent: str | None = None
+    ) -> LeaseRefused | None:
+        """Take the thread's lease; None on success, else who holds it.
+
+        With ``agent``, in the same transaction: refuse a thread another agent owns, and create or
+        refresh the thread row (``updated_at`` = now) for ``agent``. One commit per run start.
+        """
+
+    async def renew_run_lock(self, thread_id: str, run_id: str, lease_seconds: float) -> bool:
+        """Push the lease's expiry to now + ``lease_seconds``; False if ``run_id`` no longer holds it."""
 
     async def release_run_lock(self, thread_id: str, run_id: str) -> None:
         """Drop the lease if ``run_id`` still holds it (an expired lease may have been taken over)."""
 
-    async def clear_expired_run_locks(self) -> int: ...
+    async def release_leases_of_other_boots(self, host: str, boot_id: str) -> int:
+        """Drop leases whose owner is ``host:<another boot id>:<pid>``; return how many."""
 
-    async def record_thread(self, thread_id: str, agent: str) -> None:
-        """Create or refresh the thread row (``updated_at`` = now); the first agent keeps ownership."""
+    async def clear_expired_run_locks(self) -> int: ...
 
     async def thread_agent(self, thread_id: str) -> str | None: ...
 
@@ -113,19 +128,35 @@ class MemoryStore:
         return None
 
     async def acquire_run_lock(
-        self, thread_id: str, run_id: str, owner: str, lease_seconds: float
-    ) -> str | None:
+        self, thread_id: str, run_id: str, owner: str, lease_seconds: float, *, agent: str | None = None
+    ) -> LeaseRefused | None:
+        # The memory store lives and dies with its one process: the owner is never needed.
         now = time.time()
         held = self._locks.get(thread_id)
         if held is not None and held[1] > now:
-            return held[0]
+            return LeaseRefused(holder=held[0])
+        if agent is not None:
+            thread_agent = self._threads.get(thread_id, (agent, 0.0))[0]
+            if thread_agent != agent:
+                return LeaseRefused(agent=thread_agent)
+            self._threads[thread_id] = (agent, now)
         self._locks[thread_id] = (run_id, now + lease_seconds)
         return None
+
+    async def renew_run_lock(self, thread_id: str, run_id: str, lease_seconds: float) -> bool:
+        held = self._locks.get(thread_id)
+        if held is None or held[0] != run_id:
+            return False
+        self._locks[thread_id] = (run_id, time.time() + lease_seconds)
+        return True
 
     async def release_run_lock(self, thread_id: str, run_id: str) -> None:
         held = self._locks.get(thread_id)
         if held is not None and held[0] == run_id:
             del self._locks[thread_id]
+
+    async def release_leases_of_other_boots(self, host: str, boot_id: str) -> int:
+        return 0  # nothing outlives the process that held it
 
     async def clear_expired_run_locks(self) -> int:
         now = time.time()
@@ -133,10 +164,6 @@ class MemoryStore:
         for thread in expired:
             del self._locks[thread]
         return len(expired)
-
-    async def record_thread(self, thread_id: str, agent: str) -> None:
-        owner = self._threads.get(thread_id, (agent, 0.0))[0]
-        self._threads[thread_id] = (owner, time.time())
 
     async def thread_agent(self, thread_id: str) -> str | None:
         row = self._threads.get(thread_id)

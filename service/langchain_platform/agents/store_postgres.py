@@ -1,7 +1,8 @@
 """``PlatformStore`` on PostgreSQL, sharing the checkpointer's psycopg pool.
 
 Times come from the database clock (``now()``) so replicas with drifting clocks agree on when a
-lease expires; the lease itself is one atomic ``INSERT ... ON CONFLICT DO UPDATE ... WHERE``.
+lease expires; the lease itself is one atomic ``INSERT ... ON CONFLICT DO UPDATE ... WHERE``, taken
+in the same transaction as the thread owner check and the thread row.
 """
 
 from __future__ import annotations
@@ -9,11 +10,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from psycopg import AsyncConnection
+from psycopg import AsyncConnection, Rollback
 from psycopg.rows import DictRow
 from psycopg_pool import AsyncConnectionPool
 
-from langchain_platform.agents.store import RunRecord, result_from_json, result_to_json
+from langchain_platform.agents.store import LeaseRefused, RunRecord, result_from_json, result_to_json
 
 Pool = AsyncConnectionPool[AsyncConnection[DictRow]]
 
@@ -82,35 +83,72 @@ class PostgresStore:
         return None  # the pool belongs to the checkpointer side and is closed there
 
     async def acquire_run_lock(
-        self, thread_id: str, run_id: str, owner: str, lease_seconds: float
-    ) -> str | None:
+        self, thread_id: str, run_id: str, owner: str, lease_seconds: float, *, agent: str | None = None
+    ) -> LeaseRefused | None:
         params = {"thread_id": thread_id, "run_id": run_id, "owner": owner, "lease": lease_seconds}
+        other_agent = "unknown"
+        async with self._pool.connection() as conn, conn.transaction():
+            holder = await self._take_lease(conn, params)
+            if holder is not None:
+                return LeaseRefused(holder=holder)
+            if agent is None:
+                return None
+            # The lease row stays locked until commit, so no other run can claim the thread meanwhile.
+            cursor = await conn.execute(
+                "INSERT INTO platform_threads (thread_id, agent) VALUES (%s, %s) "
+                "ON CONFLICT (thread_id) DO UPDATE SET updated_at = now() "
+                "WHERE platform_threads.agent = EXCLUDED.agent RETURNING agent",
+                (thread_id, agent),
+            )
+            if await cursor.fetchone() is None:
+                cursor = await conn.execute(
+                    "SELECT agent FROM platform_threads WHERE thread_id = %s", (thread_id,)
+                )
+                row = await cursor.fetchone()
+                other_agent = str(row["agent"]) if row else other_agent
+                # Undoes the lease just taken; the transaction block swallows it and goes on below.
+                raise Rollback()
+            return None
+        return LeaseRefused(agent=other_agent)
+
+    async def _take_lease(self, conn: AsyncConnection[DictRow], params: dict[str, Any]) -> str | None:
+        """None once the lease is ours, else the run id holding it."""
         # The holder may release between our failed upsert and the lookup: then try again.
         for _ in range(3):
-            if await self._fetchall(_TAKE_LEASE, params):
+            cursor = await conn.execute(_TAKE_LEASE, params)
+            if await cursor.fetchone() is not None:
                 return None
-            holder = await self._fetchall(
+            cursor = await conn.execute(
                 "SELECT run_id FROM platform_run_locks WHERE thread_id = %s AND expires_at >= now()",
-                (thread_id,),
+                (params["thread_id"],),
             )
-            if holder:
-                return str(holder[0]["run_id"])
+            row = await cursor.fetchone()
+            if row is not None:
+                return str(row["run_id"])
         return "unknown"
+
+    async def renew_run_lock(self, thread_id: str, run_id: str, lease_seconds: float) -> bool:
+        renewed = await self._execute(
+            "UPDATE platform_run_locks SET expires_at = now() + make_interval(secs => %s) "
+            "WHERE thread_id = %s AND run_id = %s",
+            (lease_seconds, thread_id, run_id),
+        )
+        return renewed > 0
 
     async def release_run_lock(self, thread_id: str, run_id: str) -> None:
         await self._execute(
             "DELETE FROM platform_run_locks WHERE thread_id = %s AND run_id = %s", (thread_id, run_id)
         )
 
+    async def release_leases_of_other_boots(self, host: str, boot_id: str) -> int:
+        # Prefix comparisons, not LIKE: a hostname may contain LIKE's wildcard "_".
+        return await self._execute(
+            "DELETE FROM platform_run_locks WHERE starts_with(owner, %s) AND NOT starts_with(owner, %s)",
+            (f"{host}:", f"{host}:{boot_id}:"),
+        )
+
     async def clear_expired_run_locks(self) -> int:
         return await self._execute("DELETE FROM platform_run_locks WHERE expires_at < now()")
-
-    async def record_thread(self, thread_id: str, agent: str) -> None:
-        await self._execute(
-            "INSERT INTO platform_threads (thread_id, agent) VALUES (%s, %s) "
-            "ON CONFLICT (thread_id) DO UPDATE SET updated_at = now()",
-            (thread_id, agent),
-        )
 
     async def thread_agent(self, thread_id: str) -> str | None:
         rows = await self._fetchall("SELECT agent FROM platform_threads WHERE thread_id = %s", (thread_id,))

@@ -2,7 +2,8 @@
 
 Several worker processes (and containers sharing the volume) open the same file: the run lease is
 taken inside ``BEGIN IMMEDIATE`` so exactly one of them wins, and WAL mode plus a busy timeout let
-readers and the checkpointer's writers proceed meanwhile.
+readers and the checkpointer's writers proceed meanwhile. Starting a run (lease, thread owner check,
+thread row) is one transaction, so one commit.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any, TypeVar
 import aiosqlite
 
 from langchain_platform.agents.store import (
+    LeaseRefused,
     RunRecord,
     epoch_to_datetime,
     result_from_json,
@@ -61,6 +63,10 @@ async def open_sqlite(path: Path, *, autocommit: bool = False) -> aiosqlite.Conn
     isolation = None if autocommit else "DEFERRED"
     conn = await aiosqlite.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=isolation)
     await conn.execute("PRAGMA journal_mode=WAL")
+    # In WAL mode NORMAL syncs only at checkpoints, not at every commit. It cannot corrupt the
+    # database; a power loss (not a process crash) may only lose the last commits before it.
+    # FULL would cost an fdatasync per commit, several per agent run.
+    await conn.execute("PRAGMA synchronous=NORMAL")
     await conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
     return conn
 
@@ -121,9 +127,9 @@ class SqliteStore:
         await self._conn.close()
 
     async def acquire_run_lock(
-        self, thread_id: str, run_id: str, owner: str, lease_seconds: float
-    ) -> str | None:
-        async def take(conn: aiosqlite.Connection) -> str | None:
+        self, thread_id: str, run_id: str, owner: str, lease_seconds: float, *, agent: str | None = None
+    ) -> LeaseRefused | None:
+        async def take(conn: aiosqlite.Connection) -> LeaseRefused | None:
             now = time.time()
             cursor = await conn.execute(
                 "SELECT run_id FROM platform_run_locks WHERE thread_id = ? AND expires_at > ?",
@@ -131,7 +137,19 @@ class SqliteStore:
             )
             row = await cursor.fetchone()
             if row is not None:
-                return str(row[0])
+                return LeaseRefused(holder=str(row[0]))
+            if agent is not None:
+                cursor = await conn.execute(
+                    "SELECT agent FROM platform_threads WHERE thread_id = ?", (thread_id,)
+                )
+                row = await cursor.fetchone()
+                if row is not None and row[0] != agent:
+                    return LeaseRefused(agent=str(row[0]))
+                await conn.execute(
+                    "INSERT INTO platform_threads (thread_id, agent, updated_at) VALUES (?, ?, ?) "
+                    "ON CONFLICT (thread_id) DO UPDATE SET updated_at = excluded.updated_at",
+                    (thread_id, agent, now),
+                )
             await conn.execute(
                 "INSERT OR REPLACE INTO platform_run_locks (thread_id, run_id, owner, expires_at) "
                 "VALUES (?, ?, ?, ?)",
@@ -141,20 +159,28 @@ class SqliteStore:
 
         return await self._transaction(take)
 
+    async def renew_run_lock(self, thread_id: str, run_id: str, lease_seconds: float) -> bool:
+        renewed = await self._execute(
+            "UPDATE platform_run_locks SET expires_at = ? WHERE thread_id = ? AND run_id = ?",
+            (time.time() + lease_seconds, thread_id, run_id),
+        )
+        return renewed > 0
+
     async def release_run_lock(self, thread_id: str, run_id: str) -> None:
         await self._execute(
             "DELETE FROM platform_run_locks WHERE thread_id = ? AND run_id = ?", (thread_id, run_id)
         )
 
+    async def release_leases_of_other_boots(self, host: str, boot_id: str) -> int:
+        # Prefix comparisons, not LIKE: a hostname may contain LIKE's wildcard "_".
+        host_prefix, boot_prefix = f"{host}:", f"{host}:{boot_id}:"
+        return await self._execute(
+            "DELETE FROM platform_run_locks WHERE substr(owner, 1, ?) = ? AND substr(owner, 1, ?) != ?",
+            (len(host_prefix), host_prefix, len(boot_prefix), boot_prefix),
+        )
+
     async def clear_expired_run_locks(self) -> int:
         return await self._execute("DELETE FROM platform_run_locks WHERE expires_at <= ?", (time.time(),))
-
-    async def record_thread(self, thread_id: str, agent: str) -> None:
-        await self._execute(
-            "INSERT INTO platform_threads (thread_id, agent, updated_at) VALUES (?, ?, ?) "
-            "ON CONFLICT (thread_id) DO UPDATE SET updated_at = excluded.updated_at",
-            (thread_id, agent, time.time()),
-        )
 
     async def thread_agent(self, thread_id: str) -> str | None:
         rows = await self._fetchall("SELECT agent FROM platform_threads WHERE thread_id = ?", (thread_id,))

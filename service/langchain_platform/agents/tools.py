@@ -6,6 +6,7 @@ per-call time limit is enforced for every tool by ``middleware.ToolTimeoutMiddle
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -48,7 +49,10 @@ def _current_time() -> BaseTool:
     return StructuredTool.from_function(current_time, handle_tool_error=True)
 
 
-def _http_get(client: httpx.AsyncClient, allowlist: tuple[str, ...]) -> BaseTool:
+HttpClientSource = Callable[[], httpx.AsyncClient]
+
+
+def _http_get(client: HttpClientSource, allowlist: tuple[str, ...]) -> BaseTool:
     allowed = frozenset(host.lower() for host in allowlist)
 
     async def http_get(url: str) -> str:
@@ -60,7 +64,7 @@ def _http_get(client: httpx.AsyncClient, allowlist: tuple[str, ...]) -> BaseTool
         if host not in allowed:
             raise ToolException(f"refused {url!r}: host {host} is not in HTTP_TOOL_ALLOWLIST")
         try:
-            async with client.stream("GET", url) as response:
+            async with client().stream("GET", url) as response:
                 body = bytearray()
                 async for chunk in response.aiter_bytes():
                     body.extend(chunk)
@@ -76,8 +80,11 @@ def _http_get(client: httpx.AsyncClient, allowlist: tuple[str, ...]) -> BaseTool
     return StructuredTool.from_function(coroutine=http_get, name="http_get", handle_tool_error=True)
 
 
-def build_tools(client: httpx.AsyncClient, http_allowlist: tuple[str, ...]) -> dict[str, BaseTool]:
-    """One instance of every catalog tool, keyed by the name agents.yaml uses."""
+def build_tools(client: HttpClientSource, http_allowlist: tuple[str, ...]) -> dict[str, BaseTool]:
+    """One instance of every catalog tool, keyed by the name agents.yaml uses.
+
+    ``client`` returns the shared HTTP client, so it is only created once a tool needs it.
+    """
     tools = {
         "calculator": _calculator(),
         "current_time": _current_time(),
