@@ -9,12 +9,15 @@ ARG BASE_IMAGE=python:3.11-slim-bookworm
 # The dependencies: one large layer that stays cached while only the service's code changes.
 # pip and setuptools only serve the install, so the venv keeps neither; a .pth file puts /opt/app,
 # where the project itself goes, on the venv's import path.
+# Litestar requires polyfactory (which requires faker, ~25 MB) only to generate OpenAPI examples and
+# test data; the service generates no examples and never imports either of them (checked by
+# tests/unit/test_import_footprint.py), so they are removed too.
 FROM ${BASE_IMAGE} AS deps
 COPY .cache/wheelhouse/ /wheels/
 RUN python3 -m venv /opt/venv \
  && /opt/venv/bin/pip install --no-cache-dir --no-index --disable-pip-version-check \
         --find-links /wheels --requirement /wheels/requirements.txt \
- && /opt/venv/bin/pip uninstall --yes --disable-pip-version-check pip setuptools \
+ && /opt/venv/bin/pip uninstall --yes --disable-pip-version-check faker polyfactory pip setuptools \
  && echo /opt/app >"$(/opt/venv/bin/python -c 'import sysconfig; print(sysconfig.get_path("purelib"))')/app.pth"
 
 # The project: a small layer. A throwaway pip runs under the venv's interpreter (--python), so the

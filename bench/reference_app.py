@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator
-from typing import Any
 
 import msgspec
 from langchain_core.messages import HumanMessage
@@ -46,20 +45,13 @@ async def agent(data: AgentRequest, state: State) -> AgentAnswer:
     return AgentAnswer(output=str(result["messages"][-1].content), thread_id=data.thread_id)
 
 
-async def _compiled_agent(runtime: AgentRuntime, name: str) -> Any:
-    # The runtime has no public accessor for its compiled graphs; these two calls are exactly what
-    # it does before every run (see AgentRuntime.prepare_run), minus the lease and thread bookkeeping.
-    saver, _ = await runtime._require_state()
-    return runtime._graph(runtime._agent(name), saver)
-
-
 def create_app() -> Litestar:
     settings = Settings.from_env()
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         runtime = await AgentRuntime.start(settings)
-        app.state.graph = await _compiled_agent(runtime, AGENT_NAME)
+        app.state.graph = await runtime.compiled_graph(AGENT_NAME)
         try:
             yield
         finally:

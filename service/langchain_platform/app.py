@@ -22,6 +22,7 @@ from langchain_platform.context import PlatformContext, platform_context
 from langchain_platform.errors import EXCEPTION_HANDLERS
 from langchain_platform.flags import FlagsStore
 from langchain_platform.health import HealthController
+from langchain_platform.health.checkpointer_probe import CheckpointerProbe
 from langchain_platform.observability.logging import configure_logging, current_level, set_level
 from langchain_platform.observability.metrics import mark_worker_dead, metrics_endpoint
 from langchain_platform.observability.requests import RequestObserver
@@ -69,6 +70,7 @@ async def _lifespan(app: Litestar) -> AsyncIterator[None]:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     runtime = await AgentRuntime.start(settings)
     context.runtime = runtime
+    context.checkpointer_probe = CheckpointerProbe(runtime.ping_checkpointer)
     app.state.runtime = runtime
     restore_signals = install_signal_handlers(context, runtime)
     health = runtime.health()

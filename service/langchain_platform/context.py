@@ -14,6 +14,7 @@ from langchain_platform.settings import Settings
 
 if TYPE_CHECKING:
     from langchain_platform.agents.runtime import AgentRuntime
+    from langchain_platform.health.checkpointer_probe import CheckpointerProbe
 
 
 @dataclass
@@ -25,6 +26,7 @@ class PlatformContext:
     # Set once SIGTERM arrives: readiness and agent endpoints answer 503 from then on.
     draining_since: float | None = None
     runtime: AgentRuntime | None = None
+    checkpointer_probe: CheckpointerProbe | None = None
 
     @property
     def draining(self) -> bool:
@@ -38,6 +40,11 @@ class PlatformContext:
         if self.runtime is None:
             raise RuntimeError("the agent runtime is used before the app finished starting")
         return self.runtime
+
+    def require_checkpointer_probe(self) -> CheckpointerProbe:
+        if self.checkpointer_probe is None:
+            raise RuntimeError("the health probe is used before the app finished starting")
+        return self.checkpointer_probe
 
 
 def platform_context(state: State) -> PlatformContext:

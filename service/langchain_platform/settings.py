@@ -17,7 +17,15 @@ from urllib.parse import urlsplit
 
 LOG_LEVELS = ("CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG")
 DEFAULT_AGENTS_CONFIG = Path(__file__).parent / "defaults" / "agents.yaml"
-DEFAULT_AUTH_EXEMPT_PATHS = ("/health", "/health/live", "/health/ready", "/metrics", "/schema")
+# Webhooks authenticate by their HMAC signature: senders usually cannot add an API key header.
+DEFAULT_AUTH_EXEMPT_PATHS = (
+    "/health",
+    "/health/live",
+    "/health/ready",
+    "/metrics",
+    "/schema",
+    "/api/webhooks",
+)
 CHECKPOINTER_SCHEMES = ("memory", "sqlite", "postgresql", "postgres")
 _SHA256_HEX = re.compile(r"^[0-9a-f]{64}$")
 _TRUE = frozenset({"1", "true", "yes", "on"})

@@ -33,7 +33,14 @@ def test_defaults(base_env: dict[str, str], tmp_path: Path) -> None:
     assert settings.checkpointer_backend == "sqlite"
     assert settings.api_key_enabled is True
     assert settings.api_keys == ("k-one",)
-    assert settings.auth_exempt_paths == ("/health", "/health/live", "/health/ready", "/metrics", "/schema")
+    assert settings.auth_exempt_paths == (
+        "/health",
+        "/health/live",
+        "/health/ready",
+        "/metrics",
+        "/schema",
+        "/api/webhooks",
+    )
     assert settings.http_tool_allowlist == ()
     assert settings.log_level == "INFO"
     assert settings.langsmith_tracing is False

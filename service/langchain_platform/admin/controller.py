@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import structlog
-from litestar import Controller, Request, post
+from litestar import Controller, post
 from litestar.datastructures import State
-from litestar.exceptions import ValidationException
 
 from langchain_platform.admin.schemas import (
     LogLevelRequest,
@@ -14,8 +13,8 @@ from langchain_platform.admin.schemas import (
     MaintenanceResponse,
 )
 from langchain_platform.context import platform_context
+from langchain_platform.errors import error_responses
 from langchain_platform.observability.logging import current_level, set_level
-from langchain_platform.settings import LOG_LEVELS
 
 _log = structlog.get_logger("langchain_platform.admin")
 
@@ -24,22 +23,17 @@ class AdminController(Controller):
     path = "/api/admin"
     tags = ["admin"]
 
-    @post("/log-level", status_code=200, sync_to_thread=True)
-    def log_level(self, data: LogLevelRequest, state: State, request: Request) -> LogLevelResponse:  # type: ignore[type-arg]
+    @post("/log-level", status_code=200, sync_to_thread=True, responses=error_responses(400, 401, 413))
+    def log_level(self, data: LogLevelRequest, state: State) -> LogLevelResponse:
         """Change the log level of every worker (other workers pick it up within a second)."""
-        level = data.level.strip().upper()
-        if level not in LOG_LEVELS:
-            raise ValidationException(
-                detail=f"Validation failed for POST {request.url.path}",
-                extra=[{"key": "level", "message": f"must be one of {', '.join(LOG_LEVELS)}"}],
-            )
+        level = data.level.upper()
         previous = current_level()
         platform_context(state).flags.update(log_level=level)
         set_level(level)
         _log.warning("log level changed", level=level, previous=previous)
         return LogLevelResponse(level=level, previous=previous)
 
-    @post("/maintenance", status_code=200, sync_to_thread=True)
+    @post("/maintenance", status_code=200, sync_to_thread=True, responses=error_responses(400, 401, 413))
     def maintenance(self, data: MaintenanceRequest, state: State) -> MaintenanceResponse:
         """Turn maintenance mode on or off: agent endpoints and readiness answer 503 while on."""
         flags_store = platform_context(state).flags

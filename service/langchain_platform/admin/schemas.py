@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 import msgspec
 
+# Any case, as LOG_LEVEL takes it: the schema lists exactly what the endpoint accepts.
+LogLevelName = Literal[
+    "CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG", "critical", "error", "warning", "info", "debug"
+]
+
 
 class LogLevelRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
-    level: str
+    level: LogLevelName
 
 
 class LogLevelResponse(msgspec.Struct, kw_only=True):

@@ -31,7 +31,13 @@ from langchain_platform.agents.schemas import (
     WebhookEvent,
 )
 from langchain_platform.agents.webhooks import SIGNATURE_HEADER, signature_valid
+from langchain_platform.errors import error_responses
 from langchain_platform.guards import require_agents_available
+
+# Error answers per kind of operation (every one may be 401 without a key, 503 in maintenance).
+_LISTING = error_responses(401, 503)
+_LOOKUP = error_responses(400, 401, 404, 503)
+_AGENT_RUN = error_responses(400, 401, 404, 409, 413, 502, 503, 504)
 
 
 def _decode(body: bytes, kind: type[Any]) -> Any:
@@ -51,26 +57,41 @@ class AgentController(Controller):
     guards = [require_agents_available]
     tags = ["agents"]
 
-    @get("/", summary="List agents")
+    @get("/", summary="List agents", responses=_LISTING)
     async def list_agents(self, runtime: AgentRuntime) -> AgentList:
         return runtime.list_agents()
 
-    @post("/{name:str}/invoke", status_code=200, summary="Run an agent and wait for its answer")
+    @post(
+        "/{name:str}/invoke",
+        status_code=200,
+        summary="Run an agent and wait for its answer",
+        responses=_AGENT_RUN,
+    )
     async def invoke(self, name: str, data: InvokeRequest, runtime: AgentRuntime) -> InvokeResponse:
         run = await runtime.prepare_run(name, data.thread_id)
         return await run.invoke(data.input)
 
-    @post("/{name:str}/stream", status_code=200, summary="Run an agent, streaming server-sent events")
+    @post(
+        "/{name:str}/stream",
+        status_code=200,
+        summary="Run an agent, streaming server-sent events",
+        responses=_AGENT_RUN,
+    )
     async def stream(self, name: str, data: InvokeRequest, runtime: AgentRuntime) -> ServerSentEvent:
         run = await runtime.prepare_run(name, data.thread_id)
         # Proxies must not buffer the stream, or tokens arrive all at once at the end.
         return ServerSentEvent(_sse(run.stream(data.input)), headers={"X-Accel-Buffering": "no"})
 
-    @get("/{name:str}/threads/{thread_id:str}", summary="Read a conversation")
+    @get("/{name:str}/threads/{thread_id:str}", summary="Read a conversation", responses=_LOOKUP)
     async def get_thread(self, name: str, thread_id: str, runtime: AgentRuntime) -> ThreadView:
         return await runtime.thread(name, thread_id)
 
-    @delete("/{name:str}/threads/{thread_id:str}", status_code=204, summary="Delete a conversation")
+    @delete(
+        "/{name:str}/threads/{thread_id:str}",
+        status_code=204,
+        summary="Delete a conversation",
+        responses=error_responses(400, 401, 404, 409, 503),
+    )
     async def delete_thread(self, name: str, thread_id: str, runtime: AgentRuntime) -> None:
         await runtime.delete_thread(name, thread_id)
 
@@ -80,11 +101,16 @@ class ChainController(Controller):
     guards = [require_agents_available]
     tags = ["chains"]
 
-    @get("/", summary="List chains")
+    @get("/", summary="List chains", responses=_LISTING)
     async def list_chains(self, runtime: AgentRuntime) -> ChainList:
         return runtime.list_chains()
 
-    @post("/{name:str}/invoke", status_code=200, summary="Run a chain")
+    @post(
+        "/{name:str}/invoke",
+        status_code=200,
+        summary="Run a chain",
+        responses=error_responses(400, 401, 404, 413, 502, 503, 504),
+    )
     async def invoke(self, name: str, data: ChainRequest, runtime: AgentRuntime) -> ChainResponse:
         return await runtime.invoke_chain(name, data.input)
 
@@ -95,7 +121,10 @@ class WebhookController(Controller):
     tags = ["webhooks"]
 
     @post(
-        "/{agent:str}", status_code=202, summary="Accept a signed event and run the agent in the background"
+        "/{agent:str}",
+        status_code=202,
+        summary="Accept a signed event and run the agent in the background",
+        responses=error_responses(400, 401, 404, 409, 413, 503),
     )
     async def receive(
         self, agent: str, request: Request[Any, Any, Any], runtime: AgentRuntime
@@ -120,7 +149,7 @@ class RunsController(Controller):
     path = "/api/runs"
     tags = ["webhooks"]
 
-    @get("/{run_id:str}", summary="Status and result of a webhook run")
+    @get("/{run_id:str}", summary="Status and result of a webhook run", responses=_LOOKUP)
     async def get_run(self, run_id: str, runtime: AgentRuntime) -> RunView:
         return await runtime.run_status(run_id)
 
@@ -129,7 +158,12 @@ class SessionsController(Controller):
     path = "/api/admin/sessions"
     tags = ["admin"]
 
-    @post("/clear", status_code=200, summary="Delete stuck or idle conversations and expired thread leases")
+    @post(
+        "/clear",
+        status_code=200,
+        summary="Delete stuck or idle conversations and expired thread leases",
+        responses=error_responses(400, 401, 413, 503),
+    )
     async def clear(self, request: Request[Any, Any, Any], runtime: AgentRuntime) -> ClearSessionsResponse:
         # The body is optional (no body: expired leases only), so it is decoded by hand.
         body: ClearSessionsRequest = _decode(await request.body(), ClearSessionsRequest)

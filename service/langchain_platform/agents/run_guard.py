@@ -5,7 +5,8 @@ is refused with 409 instead. The lease is short (``LEASE_SECONDS``) and renewed 
 while the run goes on, so a holder that died frees the thread within ``LEASE_SECONDS`` wherever it
 ran. Its owner is ``hostname:boot_id:pid``; a restarted ``serve`` on the same host drops at once
 the leases of its previous boot (``release_leases_of_previous_boots``), so a crashed container's
-threads are free as soon as it is back.
+threads are free as soon as it is back. That relies on each container having its own hostname,
+as Docker gives it unless it shares the host's network (then give each one ``--hostname``).
 """
 
 from __future__ import annotations

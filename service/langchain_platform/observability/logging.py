@@ -20,7 +20,11 @@ _SECRET_KEYS = frozenset(
     {"api_key", "x_api_key", "x-api-key", "authorization", "password", "secret", "token", "webhook_secret"}
 )
 # Libraries that log every socket event at DEBUG; DEBUG on the service should not drown in them.
-_CHATTY_LIBRARIES = ("httpcore", "aiosqlite", "hpack", "multipart")
+_CHATTY_LIBRARIES = ("aiosqlite", "hpack", "multipart")
+# HTTP clients that log a line per request at INFO (one per LLM call): shown only at DEBUG.
+_PER_REQUEST_LIBRARIES = ("httpx", "openai")
+# httpcore logs socket events: at most INFO even when the service is at DEBUG.
+_SOCKET_LIBRARY = "httpcore"
 
 
 def _redact_secrets(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
@@ -82,7 +86,12 @@ def configure_logging(level: str) -> None:
 
 
 def set_level(level: str) -> None:
-    logging.getLogger().setLevel(level.upper())
+    level = level.upper()
+    logging.getLogger().setLevel(level)
+    debug = level == "DEBUG"
+    for name in _PER_REQUEST_LIBRARIES:
+        logging.getLogger(name).setLevel(logging.NOTSET if debug else logging.WARNING)
+    logging.getLogger(_SOCKET_LIBRARY).setLevel(logging.INFO if debug else logging.WARNING)
 
 
 def current_level() -> str:
