@@ -26,6 +26,7 @@ from langchain_platform.health.checkpointer_probe import CheckpointerProbe
 from langchain_platform.observability.logging import configure_logging, current_level, set_level
 from langchain_platform.observability.metrics import mark_worker_dead, metrics_endpoint
 from langchain_platform.observability.requests import RequestObserver
+from langchain_platform.openapi_schema import ChainInputSchemaPlugin, ClosedStructSchemaPlugin
 from langchain_platform.settings import Settings
 from langchain_platform.shutdown import install_signal_handlers
 
@@ -121,6 +122,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
         state=State({"platform": context}),
         request_max_body_size=settings.max_request_bytes,
         openapi_config=OpenAPIConfig(title="langchain-platform", version=__version__),
+        plugins=[
+            ClosedStructSchemaPlugin(),
+            ChainInputSchemaPlugin(lambda: context.require_runtime().chain_variable_sets()),
+        ],
         logging_config=None,
     )
     # Outermost wrapper, so 404/405 and other pre-routing answers are logged and counted too.

@@ -123,3 +123,23 @@ async def test_start_builds_every_agent_once_and_compiled_graph_returns_it(
         assert [m.content for m in state.values["messages"]] == ["hello", "Echo: hello"]
     finally:
         await runtime.close()
+
+
+def test_request_schemas_say_what_400_enforces(client: TestClient[Any]) -> None:
+    """Unknown fields are refused, and a chain takes exactly its template variables."""
+    document = client.get("/schema/openapi.json").json()
+    schemas = document["components"]["schemas"]
+    for name in ("InvokeRequest", "ChainRequest", "LogLevelRequest", "MaintenanceRequest"):
+        assert schemas[name]["additionalProperties"] is False, name
+    chain_input = schemas["ChainRequest"]["properties"]["input"]["oneOf"]
+    assert chain_input[0]["type"] == "string"  # "summarize" has one variable: a plain string fills it
+    assert chain_input[1]["required"] == ["text"]
+    assert chain_input[1]["additionalProperties"] is False
+
+    headers = {"X-API-Key": API_KEY}
+    invoke = "/api/enterprise/agents/assistant/invoke"
+    extra = client.post(invoke, json={"input": "x", "x": 1}, headers=headers)
+    assert extra.status_code == 400
+    wrong = client.post("/api/chains/summarize/invoke", json={"input": {"txt": "x"}}, headers=headers)
+    assert wrong.status_code == 400
+    assert "missing text; unknown txt" in wrong.json()["detail"]

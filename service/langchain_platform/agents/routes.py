@@ -75,6 +75,8 @@ class AgentController(Controller):
         "/{name:str}/stream",
         status_code=200,
         summary="Run an agent, streaming server-sent events",
+        media_type="text/event-stream",
+        response_description="Events: token, tool, then done (the invoke answer) or error (a problem)",
         responses=_AGENT_RUN,
     )
     async def stream(self, name: str, data: InvokeRequest, runtime: AgentRuntime) -> ServerSentEvent:

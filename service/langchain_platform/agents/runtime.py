@@ -363,6 +363,10 @@ class AgentRuntime:
 
     # -- chains ------------------------------------------------------------------------------------
 
+    def chain_variable_sets(self) -> list[tuple[str, ...]]:
+        """The template variables of each loaded chain (for the OpenAPI document)."""
+        return [spec.input_variables for spec in (self._registry.chains.values() if self._registry else [])]
+
     def _chain_runnable(self, spec: ChainSpec) -> Any:
         chain = self._chains.get(spec.name)
         if chain is None:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Union
 
 import msgspec
 
 from langchain_platform.agents.usage import Usage
+from langchain_platform.openapi_schema import CHAIN_INPUT
 
 THREAD_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$"
 ThreadId = Annotated[str, msgspec.Meta(pattern=THREAD_ID_PATTERN, description="letters, digits, . _ : -")]
@@ -78,8 +79,13 @@ class ChainList(msgspec.Struct):
     reasons: list[str]
 
 
+# typing.Union, not "|": Litestar keys plugin-made schemas by the annotation's name, which
+# types.UnionType lacks.
+ChainInput = Annotated[Union[str, dict[str, Any]], CHAIN_INPUT]  # noqa: UP007
+
+
 class ChainRequest(msgspec.Struct, forbid_unknown_fields=True):
-    input: str | dict[str, Any]
+    input: ChainInput
 
 
 class ChainResponse(msgspec.Struct):
