@@ -7,6 +7,8 @@ BIN := $(VENV)/bin
 INVENTORY ?= inventories/local
 SCENARIOS ?= default fleet
 export ANSIBLE_INJECT_FACT_VARS := false
+# Molecule and the tests call ansible-playbook, ansible-config and molecule by name.
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
 .PHONY: help deps lab images up down lint unit test test-service molecule bench bench-ops
 
