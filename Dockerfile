@@ -12,13 +12,19 @@ ARG BASE_IMAGE=python:3.11-slim-bookworm
 # Litestar requires polyfactory (which requires faker, ~25 MB) only to generate OpenAPI examples and
 # test data; the service generates no examples and never imports either of them (checked by
 # tests/unit/test_import_footprint.py), so they are removed too.
+# zstandard (langsmith's trace compression) ships two builds of the same codec, 12 MB each: CPython
+# loads the C extension, the CFFI one is PyPy's. The CFFI build goes, and the build fails if the C
+# backend would not be the one in use.
 FROM ${BASE_IMAGE} AS deps
 COPY .cache/wheelhouse/ /wheels/
 RUN python3 -m venv /opt/venv \
  && /opt/venv/bin/pip install --no-cache-dir --no-index --disable-pip-version-check \
         --find-links /wheels --requirement /wheels/requirements.txt \
  && /opt/venv/bin/pip uninstall --yes --disable-pip-version-check faker polyfactory pip setuptools \
- && echo /opt/app >"$(/opt/venv/bin/python -c 'import sysconfig; print(sysconfig.get_path("purelib"))')/app.pth"
+ && site="$(/opt/venv/bin/python -c 'import sysconfig; print(sysconfig.get_path("purelib"))')" \
+ && rm -f "$site"/zstandard/_cffi.*.so "$site"/zstandard/backend_cffi.py \
+ && /opt/venv/bin/python -c 'import zstandard; assert zstandard.backend == "cext", zstandard.backend' \
+ && echo /opt/app >"$site/app.pth"
 
 # The project: a small layer. A throwaway pip runs under the venv's interpreter (--python), so the
 # langchain-platform script points at /opt/venv/bin/python.

@@ -4,22 +4,24 @@ Against one Molecule-created test host (systemd + its own dockerd, the `default`
 `lp-app1`, with the loopback LLM stub that scenario's prepare step installs), while the bounded load
 generator sends GET /health and agent runs to the host's port 8000:
 
-    first deploy, no-op re-run, upgrade, rollback of a bad version, scale up, scale down,
-    and the runbook's own restart (docker stop/start + sleep 10) as the reference.
+    first deploy, no-op re-run, upgrade, rollback of a bad version, key rotation,
+    and the runbook's own procedures as the reference: its image update (tag a backup, stop,
+    remove, run the new image, `sleep 10`, curl /health) and its restart (stop, start, `sleep 10`).
 
 Each operation is a named row of OPERATIONS: a later operation is one more row. Prints seconds,
-the playbook's exit code and the failed requests per operation.
+the playbook's exit code, the failed requests and the seconds the host failed requests
+(`unavailable`: from a failed request to the next success) per operation.
 
     .venv/bin/python -m bench.ops_bench            # molecule create/prepare, the table, destroy
     .venv/bin/python -m bench.ops_bench --keep     # leave the host up afterwards
     .venv/bin/python -m bench.ops_bench --reuse    # an existing host: no create, no destroy
 
 Needs: lab/setup.sh and lab/app-image.sh archives for 0.1.0, 0.1.1 and the broken 0.1.2
-(.cache/images/langchain-platform-<version>.tar.gz), playbooks/deploy.yml and scale.yml, and the
-`default` Molecule scenario. It refuses to start when that scenario's host already exists (a
-`make molecule` in progress) unless told --reuse. The default scenario keeps state in SQLite, so
-the role's preflight refuses "scale up to 2" there (replicas need a shared PostgreSQL checkpointer);
-timing scale operations under load needs a host with PostgreSQL state (the fleet scenario's db).
+(.cache/images/langchain-platform-<version>.tar.gz), the playbooks, and the `default` Molecule
+scenario. It refuses to start when that scenario's host already exists (a `make molecule` in
+progress) unless told --reuse. One host keeps state in SQLite, which the role refuses to share
+between replicas: scaling is timed on the fleet scenario (`make molecule SCENARIOS=fleet` prints a
+`[fleet]` line per step: seconds, requests, failed, unavailable seconds).
 A row is flagged when an image archive changed while it ran (someone rebuilt the lab images):
 such a row measured a replacement, not the operation it names.
 """
@@ -79,10 +81,30 @@ def _release(version: str) -> tuple[str, ...]:
     )
 
 
-def _runbook_restart(_: Path) -> list[str]:
-    # The operations runbook's restart procedure, run on the host as an operator would.
-    script = "docker stop langchain-platform && docker start langchain-platform && sleep 10"
-    return ["docker", "exec", HOST, "sh", "-c", script]
+def _on_host(script: str) -> Callable[[Path], list[str]]:
+    # A runbook procedure, run on the host as an operator would type it.
+    def argv(_: Path) -> list[str]:
+        return ["docker", "exec", HOST, "sh", "-ec", script]
+
+    return argv
+
+
+# The runbook's "Image Update Procedure" with the docker CLI (the host has no compose): tag the running
+# image as a backup, down, up with the new image and the settings the role gives the container,
+# `sleep 10`, look at /health.
+_RUNBOOK_UPDATE = """
+running="$(docker inspect -f '{{{{.Config.Image}}}}' langchain-platform)"
+docker tag "$running" "langchain-platform:backup-$(date +%Y%m%d)"
+docker stop langchain-platform
+docker rm langchain-platform
+docker run -d --name langchain-platform --restart unless-stopped \
+  --env-file /etc/langchain-platform/platform.env \
+  -v langchain-platform-data:/data -v /etc/langchain-platform:/etc/langchain-platform:ro \
+  --add-host host.docker.internal:host-gateway -p {port}:8000 {image}
+sleep 10
+curl -s http://localhost:{port}/health
+"""
+_RUNBOOK_RESTART = "docker stop langchain-platform && docker start langchain-platform && sleep 10"
 
 
 OPERATIONS = (
@@ -95,12 +117,18 @@ OPERATIONS = (
         expect_failure=True,
     ),
     Operation(
-        "scale up to 2", _playbook("scale.yml", *_release("0.1.1"), "-e", "platform_deploy_replicas=2")
+        "key rotation",
+        _playbook(
+            "rotate-keys.yml",
+            "-e",
+            json.dumps({"platform_deploy_api_keys": [CLIENT_KEY, "ops-bench-new-key"]}),
+        ),
     ),
     Operation(
-        "scale down to 1", _playbook("scale.yml", *_release("0.1.1"), "-e", "platform_deploy_replicas=1")
+        "runbook update 0.1.1 -> 0.1.0 (reference)",
+        _on_host(_RUNBOOK_UPDATE.format(port=PORT, image="langchain-platform:0.1.0")),
     ),
-    Operation("runbook restart (reference)", _runbook_restart),
+    Operation("runbook restart (reference)", _on_host(_RUNBOOK_RESTART)),
 )
 
 
@@ -212,6 +240,7 @@ def run_operation(operation: Operation, inventory: Path, address: str, log_dir: 
         "archives_changed": archive_ids() != archives_before,
         "requests": summary["requests"],
         "failed": summary["failures"],
+        "unavailable_s": summary["unavailable_s"],
         "status_counts": summary["status_counts"],
         "log": str(log),
     }
@@ -230,7 +259,7 @@ def main(argv: list[str] | None = None) -> int:
         str(p)
         for p in (
             REPO_ROOT / "playbooks" / "deploy.yml",
-            REPO_ROOT / "playbooks" / "scale.yml",
+            REPO_ROOT / "playbooks" / "rotate-keys.yml",
             *(IMAGES / f"langchain-platform-{v}.tar.gz" for v in ("0.1.0", "0.1.1", "0.1.2-broken")),
         )
         if not p.exists()
@@ -257,7 +286,10 @@ def main(argv: list[str] | None = None) -> int:
             write_inventory(inventory)
             log_dir = REPO_ROOT / ".cache" / "logs" / "ops-bench"
             log_dir.mkdir(parents=True, exist_ok=True)
-            print(f"{'operation':<30} {'seconds':>8} {'rc':>3} {'requests':>9} {'failed':>7}  statuses")
+            print(
+                f"{'operation':<42} {'seconds':>8} {'rc':>3} {'requests':>9} {'failed':>7} "
+                f"{'unavailable s':>13}  statuses"
+            )
             for operation in operations:
                 row = run_operation(operation, inventory, address, log_dir)
                 rows.append(row)
@@ -265,8 +297,8 @@ def main(argv: list[str] | None = None) -> int:
                 if row["archives_changed"]:
                     flag += "  ARCHIVES REBUILT meanwhile: not comparable"
                 print(
-                    f"{row['operation']:<30} {row['seconds']:>8.1f} {row['rc']:>3} {row['requests']:>9} "
-                    f"{row['failed']:>7}  {row['status_counts']}{flag}",
+                    f"{row['operation']:<42} {row['seconds']:>8.1f} {row['rc']:>3} {row['requests']:>9} "
+                    f"{row['failed']:>7} {row['unavailable_s']:>13.1f}  {row['status_counts']}{flag}",
                     flush=True,
                 )
     finally:

@@ -6,9 +6,10 @@ import contextlib
 import os
 import time
 from collections.abc import AsyncIterator
+from typing import Any
 
 import structlog
-from litestar import Litestar
+from litestar import Litestar, Request
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
@@ -17,7 +18,7 @@ from langchain_platform import __version__
 from langchain_platform.admin import AdminController
 from langchain_platform.agents.routes import ROUTE_HANDLERS
 from langchain_platform.agents.runtime import AgentRuntime
-from langchain_platform.auth import ApiKeyMiddleware, KeyStore
+from langchain_platform.auth import ApiKeyGate, KeyStore
 from langchain_platform.context import PlatformContext, platform_context
 from langchain_platform.errors import EXCEPTION_HANDLERS
 from langchain_platform.flags import FlagsStore
@@ -35,9 +36,9 @@ _log = structlog.get_logger("langchain_platform.app")
 _TRACING_SWITCHES = ("LANGSMITH_TRACING", "LANGSMITH_TRACING_V2", "LANGCHAIN_TRACING", "LANGCHAIN_TRACING_V2")
 
 
-def provide_runtime(state: State) -> AgentRuntime:
+def provide_runtime(request: Request[Any, Any, Any]) -> AgentRuntime:
     """Dependency ``runtime``: the process's agent runtime."""
-    return platform_context(state).require_runtime()
+    return platform_context(request.app.state).require_runtime()
 
 
 def configure_langsmith(settings: Settings) -> None:
@@ -112,12 +113,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
     configure_langsmith(settings)
     keys = KeyStore.from_settings(settings)
     context = PlatformContext(settings=settings, flags=FlagsStore(settings.data_dir), keys=keys)
-    middleware = [ApiKeyMiddleware(keys, settings.auth_exempt_paths)] if settings.api_key_enabled else []
     app = Litestar(
         route_handlers=[HealthController, AdminController, metrics_endpoint, *ROUTE_HANDLERS],
         dependencies={"runtime": Provide(provide_runtime, sync_to_thread=False)},
         exception_handlers=EXCEPTION_HANDLERS,
-        middleware=middleware,
         lifespan=[_lifespan],
         state=State({"platform": context}),
         request_max_body_size=settings.max_request_bytes,
@@ -128,6 +127,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
         ],
         logging_config=None,
     )
-    # Outermost wrapper, so 404/405 and other pre-routing answers are logged and counted too.
-    app.asgi_handler = RequestObserver(app.asgi_handler, before_request=lambda: _apply_shared_flags(context))
+    handler = app.asgi_handler
+    if settings.api_key_enabled:
+        handler = ApiKeyGate(handler, keys, settings.auth_exempt_paths)
+    # Outermost wrapper, so 401, 404, 405 and other pre-routing answers are logged and counted too.
+    app.asgi_handler = RequestObserver(handler, before_request=lambda: _apply_shared_flags(context))
     return app

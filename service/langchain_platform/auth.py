@@ -12,11 +12,12 @@ import hmac
 import time
 from pathlib import Path
 
+import msgspec
 import structlog
-from litestar.exceptions import NotAuthorizedException
-from litestar.middleware import ASGIMiddleware
+from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Receive, Scope, Send
 
+from langchain_platform.errors import PROBLEM_JSON, ProblemDetails
 from langchain_platform.settings import Settings, read_key_digests
 
 AUTH_FAILED_DETAIL = "Invalid or missing API key"
@@ -115,16 +116,37 @@ def presented_key(scope: Scope) -> str | None:
     return bearer
 
 
-class ApiKeyMiddleware(ASGIMiddleware):
-    """Rejects requests without a valid key with 401, except on the exempt paths."""
+_UNAUTHORIZED_BODY = msgspec.json.encode(
+    ProblemDetails(type="about:blank", title="Unauthorized", status=401, detail=AUTH_FAILED_DETAIL)
+)
+_UNAUTHORIZED_HEADERS = [
+    (b"content-type", PROBLEM_JSON.encode()),
+    (b"content-length", str(len(_UNAUTHORIZED_BODY)).encode()),
+    (b"www-authenticate", b"ApiKey"),
+]
 
-    def __init__(self, keys: KeyStore, exempt_paths: tuple[str, ...]) -> None:
+
+class ApiKeyGate:
+    """In front of the router: a 401 problem without a valid key, except on the exempt paths.
+
+    A plain ASGI wrapper rather than Litestar middleware: listed middleware wraps every route in two
+    more ASGI layers, which cost each health probe 13 µs (a fifth of its CPU) just to be let through.
+    A refused request never reaches the router, so a caller without a key learns nothing about which
+    paths exist: an unknown path is 401 for it, 404 only with a key.
+    """
+
+    def __init__(self, app: ASGIApp, keys: KeyStore, exempt_paths: tuple[str, ...]) -> None:
+        self.app = app
         self.keys = keys
         self.exempt_paths = exempt_paths
 
-    async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
-        allowed = path_is_exempt(scope["path"], self.exempt_paths) or self.keys.verify(presented_key(scope))
-        if not allowed:
-            # Rendered as problem+json by the exception handlers in errors.py.
-            raise NotAuthorizedException(detail=AUTH_FAILED_DETAIL, headers={"WWW-Authenticate": "ApiKey"})
-        await next_app(scope, receive, send)
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (
+            scope["type"] != ScopeType.HTTP
+            or path_is_exempt(scope["path"], self.exempt_paths)
+            or self.keys.verify(presented_key(scope))
+        ):
+            await self.app(scope, receive, send)
+            return
+        await send({"type": "http.response.start", "status": 401, "headers": _UNAUTHORIZED_HEADERS})
+        await send({"type": "http.response.body", "body": _UNAUTHORIZED_BODY, "more_body": False})

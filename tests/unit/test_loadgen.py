@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import pytest
 
@@ -79,6 +80,19 @@ def test_summary_separates_failures_conflicts_and_transport_errors() -> None:
     assert summary["latency_ms"]["max"] == pytest.approx(60.0)
     assert summary["rps"] == 3.0
     assert [f["status"] for f in summary["failure_examples"]] == [503, None, 302]
+
+
+def test_unavailability_spans_each_run_of_failures() -> None:
+    def at(started: float, status: int | None, latency_s: float = 0.1) -> object:
+        return loadgen.Sample("GET /x", started, latency_s, status)
+
+    # Out from 1.0 until the 409 at 2.5 (an answer: the service is up, the thread busy); from 3.0
+    # until the success at 3.5; from 5.0 to the end of the last failure (6.0 + 0.5).
+    samples = [at(0.0, 200), at(1.0, 503), at(2.0, None), at(2.5, 409), at(3.0, 502), at(3.5, 200)]
+    samples += [at(4.0, 200), at(5.0, None), at(6.0, None, 0.5)]
+    assert loadgen.unavailable_seconds(samples[::-1]) == pytest.approx(1.5 + 0.5 + 1.5)
+    assert loadgen.summarize(samples, elapsed_s=7.0)["unavailable_s"] == pytest.approx(3.5)
+    assert loadgen.unavailable_seconds([at(0.0, 200), at(1.0, 200)]) == 0.0
 
 
 def test_summary_of_nothing() -> None:
@@ -224,3 +238,88 @@ def test_cli_prints_json_and_exit_code_reflects_failures(
     capsys.readouterr()
     assert loadgen.main(["http://192.0.2.1:80", "--target", "GET /"]) == 2
     assert "not loopback" in capsys.readouterr().err
+
+
+# --- the HTTP/1.1 client: framing, keep-alive and reconnects, against a raw socket server ---------
+
+_RAW_ANSWERS = {
+    b"/length": b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nX-Served-By: a\r\n\r\nhello",
+    b"/chunked": b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nhel\r\n2;x=1\r\nlo\r\n0\r\n\r\n",
+    b"/close": b"HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\n\r\nbusy, try later",
+    b"/garbage": b"SSH-2.0-OpenSSH\r\n\r\n",
+}
+
+
+class _RawServer:
+    """Answers canned bytes per path; counts connections; `/hang` never answers; `/drop` closes."""
+
+    def __init__(self) -> None:
+        self.connections = 0
+
+    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.connections += 1
+        try:
+            while request_line := await reader.readline():
+                while await reader.readline() not in (b"\r\n", b""):
+                    pass
+                path = request_line.split()[1]
+                if path == b"/drop":
+                    break
+                if path == b"/hang":
+                    await asyncio.sleep(30)
+                writer.write(_RAW_ANSWERS[path])
+                await writer.drain()
+                if path in (b"/close", b"/garbage"):
+                    break
+        finally:
+            writer.close()
+
+
+def _raw_run(targets: list[str], **overrides: Any) -> tuple[dict[str, Any], _RawServer]:
+    raw = _RawServer()
+
+    async def main() -> dict[str, Any]:
+        server = await asyncio.start_server(raw.handle, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        config = loadgen.LoadConfig(
+            base_url=f"http://127.0.0.1:{port}",
+            targets=[loadgen.Target("GET", t) for t in targets],
+            **{"concurrency": 1, "max_requests": 6, "duration_s": 30, **overrides},
+        )
+        async with server:
+            summary: dict[str, Any] = await loadgen.run_load(config)
+        return summary
+
+    return asyncio.run(main()), raw
+
+
+def test_client_reads_length_and_chunked_bodies_over_one_connection() -> None:
+    summary, raw = _raw_run(["/length", "/chunked"])
+    assert summary["status_counts"] == {"200": 6}
+    assert summary["upstreams"] == {"-": 3, "a": 3}
+    assert raw.connections == 1  # keep-alive: one connection for the whole run
+
+
+def test_client_reconnects_after_the_server_closes() -> None:
+    summary, raw = _raw_run(["/close", "/length"])
+    assert summary["status_counts"] == {"200": 3, "503": 3}
+    assert summary["failure_examples"][0]["error"] == "busy, try later"
+    # Runs: close / length, close / length, close / length: a new connection after each close.
+    assert raw.connections == 4
+
+
+def test_client_reports_transport_failures_and_carries_on() -> None:
+    summary, _ = _raw_run(["/drop", "/garbage", "/length"])
+    assert summary["status_counts"] == {"200": 2, "None": 4}
+    assert summary["transport_errors"] == 4
+    errors = {e["error"].split(":")[0] for e in summary["failure_examples"]}
+    assert errors == {"EOFError", "ValueError"}
+
+    hung, _ = _raw_run(["/hang"], max_requests=1, timeout_s=0.3)
+    assert hung["transport_errors"] == 1
+    assert hung["failure_examples"][0]["error"] == "TimeoutError: no answer in time"
+
+
+def test_only_plain_http_is_accepted() -> None:
+    with pytest.raises(ValueError, match="only http://"):
+        loadgen.LoadConfig(base_url="https://127.0.0.1:1", targets=[loadgen.Target("GET", "/")]).validate()

@@ -49,8 +49,13 @@ def image_vars(version: str) -> list[str]:
     ]
 
 
-def playbook(name: str, *args: str) -> tuple[int, dict[str, dict[str, int]], str]:
-    """Run playbooks/<name> on Molecule's inventory; return rc, the recap per host and the output."""
+def scale_vars(replicas: int) -> list[str]:
+    return [*image_vars(GOOD), "-e", f"platform_deploy_replicas={replicas}"]
+
+
+def playbook(name: str, *args: str) -> tuple[int, dict[str, dict[str, int]], str, float]:
+    """Run playbooks/<name> on Molecule's inventory; return rc, the recap per host, the output and
+    the seconds it took."""
     inventory = Path(os.environ["MOLECULE_INVENTORY_FILE"]).parent
     env = {
         **os.environ,
@@ -58,6 +63,7 @@ def playbook(name: str, *args: str) -> tuple[int, dict[str, dict[str, int]], str
         "ANSIBLE_FORCE_COLOR": "0",
         "ANSIBLE_INJECT_FACT_VARS": "false",
     }
+    started = time.monotonic()
     proc = subprocess.run(
         ["ansible-playbook", "-i", str(inventory), str(PROJECT / "playbooks" / name), *args],
         capture_output=True,
@@ -70,7 +76,7 @@ def playbook(name: str, *args: str) -> tuple[int, dict[str, dict[str, int]], str
         m[0]: {"ok": int(m[1]), "changed": int(m[2]), "unreachable": int(m[3]), "failed": int(m[4])}
         for m in _RECAP.findall(proc.stdout)
     }
-    return proc.returncode, recap, proc.stdout + proc.stderr
+    return proc.returncode, recap, proc.stdout + proc.stderr, time.monotonic() - started
 
 
 def docker_exec(host: str, *cmd: str) -> str:
@@ -130,15 +136,19 @@ def load() -> LoadRun:
     )
 
 
-def record(step: str, summary: dict[str, Any]) -> None:
-    line = (
-        f"[fleet] {step}: {summary['requests']} requests, {summary['failures']} failed, "
-        f"{summary['conflicts_409']} x 409, p99 {summary['latency_ms']['p99']} ms, "
-        f"upstreams {summary['upstreams']}"
-    )
+def record(step: str, summary: dict[str, Any] | None, seconds: float | None) -> None:
+    """Print and keep one step's figures: the operations benchmark of the fleet."""
+    took = f"{seconds:.1f} s" if seconds is not None else "-"
+    line = f"[fleet] {step}: {took}"
+    if summary is not None:
+        line += (
+            f", {summary['requests']} requests, {summary['failures']} failed, "
+            f"{summary['unavailable_s']} s unavailable, {summary['conflicts_409']} x 409, "
+            f"p99 {summary['latency_ms']['p99']} ms, upstreams {summary['upstreams']}"
+        )
     print(line)
     steps = json.loads(STEPS_FILE.read_text()) if STEPS_FILE.exists() else {}
-    steps[step] = summary
+    steps[step] = {"seconds": seconds, "load": summary}
     STEPS_FILE.write_text(json.dumps(steps, indent=2))
 
 
@@ -180,9 +190,9 @@ def test_conversation_continues_on_whichever_host_answers(client: httpx.Client) 
 
 def test_rolling_deploy_fails_no_request() -> None:
     with load() as run:
-        rc, recap, out = playbook("deploy.yml", *image_vars(GOOD))
+        rc, recap, out, seconds = playbook("deploy.yml", *image_vars(GOOD))
     summary = run.result()
-    record(f"rolling deploy {GOOD}", summary)
+    record(f"rolling deploy {GOOD}", summary, seconds)
     assert rc == 0, out[-3000:]
     assert summary["failures"] == 0, summary["failure_examples"]
     assert summary["requests"] > 0
@@ -190,7 +200,8 @@ def test_rolling_deploy_fails_no_request() -> None:
         assert {r["version"] for r in replicas(host).values()} == {GOOD}
     assert set(lb_servers().values()) == {(2, 0)}
 
-    rc, recap, out = playbook("deploy.yml", *image_vars(GOOD))
+    rc, recap, out, seconds = playbook("deploy.yml", *image_vars(GOOD))
+    record("deploy no-op re-run", None, seconds)
     assert rc == 0, out[-3000:]
     assert_no_change(recap)
 
@@ -198,9 +209,9 @@ def test_rolling_deploy_fails_no_request() -> None:
 @pytest.mark.parametrize(("count", "step"), [(3, "scale out 1 -> 3"), (1, "scale in 3 -> 1")])
 def test_scaling_replicas_fails_no_request(count: int, step: str) -> None:
     with load() as run:
-        rc, recap, out = playbook("scale.yml", *image_vars(GOOD), "-e", f"platform_deploy_replicas={count}")
+        rc, recap, out, seconds = playbook("scale.yml", *scale_vars(count))
     summary = run.result()
-    record(step, summary)
+    record(step, summary, seconds)
     assert rc == 0, out[-3000:]
     assert summary["failures"] == 0, summary["failure_examples"]
     expected = {f"{h}:{n}" for h in APP_HOSTS for n in range(1, count + 1)}
@@ -211,7 +222,8 @@ def test_scaling_replicas_fails_no_request(count: int, step: str) -> None:
         assert len(running) == count
         assert {r["version"] for r in running.values()} == {GOOD}
 
-    rc, recap, out = playbook("scale.yml", *image_vars(GOOD), "-e", f"platform_deploy_replicas={count}")
+    rc, recap, out, seconds = playbook("scale.yml", *scale_vars(count))
+    record(f"{step}: no-op re-run", None, seconds)
     assert rc == 0, out[-3000:]
     assert_no_change(recap)
 
@@ -219,9 +231,9 @@ def test_scaling_replicas_fails_no_request(count: int, step: str) -> None:
 def test_broken_version_stops_at_the_first_host_and_fails_no_request() -> None:
     before = {host: replicas(host) for host in APP_HOSTS}
     with load() as run:
-        rc, recap, _ = playbook("deploy.yml", *image_vars(BROKEN))
+        rc, recap, _, seconds = playbook("deploy.yml", *image_vars(BROKEN))
     summary = run.result()
-    record(f"broken deploy {BROKEN}", summary)
+    record(f"broken deploy {BROKEN}", summary, seconds)
     assert rc != 0, "the rollout of a version that never turns healthy must fail"
     assert recap["app1"]["failed"] > 0
     assert "app2" not in recap or recap["app2"]["ok"] == 0, "the second host must not be touched"
@@ -244,7 +256,7 @@ def test_stopped_app_host_is_routed_around() -> None:
         time.sleep(15)
         down = lb_servers()
     summary = run.result()
-    record("app2 host stopped", summary)
+    record("app2 host stopped", summary, None)
     assert down["app2:1"][0] == 0, down
     assert summary["failures"] == 0, summary["failure_examples"]
 
@@ -252,12 +264,12 @@ def test_stopped_app_host_is_routed_around() -> None:
     # balancer takes it back, still without failing a request; a second run finds nothing to do.
     subprocess.run(["docker", "start", "app2"], check=True, capture_output=True, timeout=120)
     with load() as run:
-        rc, recap, out = playbook("scale.yml", *image_vars(GOOD), "-e", "platform_deploy_replicas=1")
+        rc, recap, out, seconds = playbook("scale.yml", *scale_vars(1))
     summary = run.result()
-    record("app2 host rebuilt", summary)
+    record("app2 host rebuilt", summary, seconds)
     assert rc == 0, out[-3000:]
     assert summary["failures"] == 0, summary["failure_examples"]
     assert lb_servers() == {"app1:1": (2, 0), "app2:1": (2, 0)}
-    rc, recap, out = playbook("scale.yml", *image_vars(GOOD), "-e", "platform_deploy_replicas=1")
+    rc, recap, out, seconds = playbook("scale.yml", *scale_vars(1))
     assert rc == 0, out[-3000:]
     assert_no_change(recap)

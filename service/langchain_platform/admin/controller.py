@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import structlog
-from litestar import Controller, post
-from litestar.datastructures import State
+from litestar import Controller, Request, post
 
 from langchain_platform.admin.schemas import (
     LogLevelRequest,
@@ -24,19 +25,19 @@ class AdminController(Controller):
     tags = ["admin"]
 
     @post("/log-level", status_code=200, sync_to_thread=True, responses=error_responses(400, 401, 413))
-    def log_level(self, data: LogLevelRequest, state: State) -> LogLevelResponse:
+    def log_level(self, data: LogLevelRequest, request: Request[Any, Any, Any]) -> LogLevelResponse:
         """Change the log level of every worker (other workers pick it up within a second)."""
         level = data.level.upper()
         previous = current_level()
-        platform_context(state).flags.update(log_level=level)
+        platform_context(request.app.state).flags.update(log_level=level)
         set_level(level)
         _log.warning("log level changed", level=level, previous=previous)
         return LogLevelResponse(level=level, previous=previous)
 
     @post("/maintenance", status_code=200, sync_to_thread=True, responses=error_responses(400, 401, 413))
-    def maintenance(self, data: MaintenanceRequest, state: State) -> MaintenanceResponse:
+    def maintenance(self, data: MaintenanceRequest, request: Request[Any, Any, Any]) -> MaintenanceResponse:
         """Turn maintenance mode on or off: agent endpoints and readiness answer 503 while on."""
-        flags_store = platform_context(state).flags
+        flags_store = platform_context(request.app.state).flags
         changes: dict[str, object] = {"maintenance": data.enabled}
         if data.retry_after_seconds is not None:
             changes["retry_after_seconds"] = data.retry_after_seconds

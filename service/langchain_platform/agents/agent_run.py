@@ -24,7 +24,7 @@ from langchain_platform.agents.failures import RunTimeout, outcome_label, to_htt
 from langchain_platform.agents.registry import AgentSpec
 from langchain_platform.agents.run_guard import Lease
 from langchain_platform.agents.schemas import InvokeResponse
-from langchain_platform.agents.state import STATE_ERRORS, StateBackend
+from langchain_platform.agents.state import StateBackend, state_errors
 from langchain_platform.agents.store import PlatformStore
 from langchain_platform.agents.usage import UsageCallback
 from langchain_platform.errors import PlatformError
@@ -100,7 +100,7 @@ class AgentRun:
             self._released = True
             try:
                 await asyncio.shield(self._lease.release())
-            except STATE_ERRORS as exc:
+            except state_errors() as exc:
                 # The lease then expires on its own; the thread is only blocked until then.
                 _log.warning("could not release thread lease", thread_id=self.thread_id, error=str(exc))
 
@@ -191,7 +191,7 @@ class AgentRun:
         """The exception to raise for a failed run: a problem-details error, or the original."""
         if isinstance(original, asyncio.CancelledError) and not isinstance(failure, RunTimeout):
             return original  # the client left or the service stops: cancellation must propagate
-        if isinstance(original, STATE_ERRORS):
+        if isinstance(original, state_errors()):
             self._state.record_failure(original)
         error = to_http_error(failure)
         if error is None:

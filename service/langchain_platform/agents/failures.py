@@ -11,7 +11,7 @@ import asyncio
 import httpx
 import openai
 
-from langchain_platform.agents.state import STATE_ERRORS, StateUnavailable, describe_error
+from langchain_platform.agents.state import StateUnavailable, describe_error, state_errors
 from langchain_platform.errors import BadGateway, GatewayTimeout, PlatformError, ServiceUnavailable
 
 
@@ -59,7 +59,7 @@ def to_http_error(exc: BaseException) -> PlatformError | None:
         return GatewayTimeout(str(exc)) if exc.kind == "timeout" else BadGateway(str(exc))
     if isinstance(exc, StateUnavailable):
         return ServiceUnavailable(str(exc), retry_after=5)
-    if isinstance(exc, STATE_ERRORS):
+    if isinstance(exc, state_errors()):
         return ServiceUnavailable(f"the state store failed: {describe_error(exc)}", retry_after=5)
     if isinstance(exc, asyncio.CancelledError):
         return ServiceUnavailable("the run was cancelled because the service is stopping", retry_after=5)

@@ -46,7 +46,7 @@ from langchain_platform.agents.schemas import (
     RunView,
     ThreadView,
 )
-from langchain_platform.agents.state import STATE_ERRORS, StateBackend, StateUnavailable
+from langchain_platform.agents.state import StateBackend, StateUnavailable, state_errors
 from langchain_platform.agents.store import PlatformStore
 from langchain_platform.agents.threads import load_messages, to_thread_messages
 from langchain_platform.agents.tools import build_tools
@@ -287,7 +287,7 @@ class AgentRuntime:
         """Await a store/checkpointer call, turning a database failure into a 503."""
         try:
             return await coro
-        except STATE_ERRORS as exc:
+        except state_errors() as exc:
             self._state.record_failure(exc)
             error = to_http_error(exc)
             assert error is not None
@@ -426,7 +426,7 @@ class AgentRuntime:
             await store.update_run(run_id, status="succeeded", result=result)
             payload.update(status="succeeded", result=result)
         except asyncio.CancelledError:
-            with contextlib.suppress(*STATE_ERRORS):
+            with contextlib.suppress(*state_errors()):
                 await asyncio.shield(
                     store.update_run(run_id, status="failed", error="cancelled: service stopped")
                 )
@@ -436,7 +436,7 @@ class AgentRuntime:
             detail = error.detail if error is not None else "internal error; see the service log"
             if error is None:
                 _log.exception("webhook run failed", run_id=run_id)
-            with contextlib.suppress(*STATE_ERRORS):
+            with contextlib.suppress(*state_errors()):
                 await store.update_run(run_id, status="failed", error=detail)
             payload.update(status="failed", error=detail)
         finally:
@@ -452,7 +452,7 @@ class AgentRuntime:
                 timeout_seconds=self._settings.webhook_callback_timeout_seconds,
             )
             _log.info("webhook callback", run_id=run_id, outcome=outcome)
-            with contextlib.suppress(*STATE_ERRORS):
+            with contextlib.suppress(*state_errors()):
                 await store.set_run_callback(run_id, outcome)
 
     async def run_status(self, run_id: str) -> RunView:

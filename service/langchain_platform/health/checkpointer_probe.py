@@ -39,6 +39,8 @@ class CheckpointerProbe:
         return self._checked_at is not None and time.monotonic() - self._checked_at < self._max_age
 
     async def ok(self) -> bool:
+        if self._fresh():  # the common case, every probe: no lock needed to read a fresh answer
+            return self._result
         async with self._lock:
             if not self._fresh():
                 self._result = await self._ping_once()

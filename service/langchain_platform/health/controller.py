@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
-from litestar import Controller, Response, get
-from litestar.datastructures import State
+from litestar import Controller, Request, Response, get
 from litestar.openapi import ResponseSpec
 
 from langchain_platform import __version__
@@ -32,9 +32,9 @@ class HealthController(Controller):
     tags = ["health"]
 
     @get("/", responses={503: _UNHEALTHY})
-    async def health(self, state: State) -> Response[HealthReport]:
+    async def health(self, request: Request[Any, Any, Any]) -> Response[HealthReport]:
         """Full report; 200 unless ``unhealthy`` (checkpointer down), then 503."""
-        context = platform_context(state)
+        context = platform_context(request.app.state)
         settings = context.settings
         runtime = context.require_runtime().health()
         checkpointer_ok = await context.require_checkpointer_probe().ok()
@@ -78,9 +78,9 @@ class HealthController(Controller):
         return ProbeStatus(status="alive")
 
     @get("/ready", responses=error_responses(503))
-    async def ready(self, state: State) -> ProbeStatus:
+    async def ready(self, request: Request[Any, Any, Any]) -> ProbeStatus:
         """200 when this instance should get traffic; 503 while draining, in maintenance or DB down."""
-        context = platform_context(state)
+        context = platform_context(request.app.state)
         if context.draining:
             raise ServiceUnavailable("not ready: shutting down (SIGTERM received)", retry_after=5)
         flags = context.flags.current()

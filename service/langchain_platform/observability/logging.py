@@ -11,6 +11,7 @@ import logging
 import os
 import sys
 from collections.abc import MutableMapping
+from contextvars import ContextVar
 from typing import Any
 
 import structlog
@@ -27,6 +28,18 @@ _PER_REQUEST_LIBRARIES = ("httpx", "openai")
 _SOCKET_LIBRARY = "httpcore"
 
 
+# The id of the request being served, on every line logged while serving it. A plain ContextVar:
+# structlog's bound_contextvars copies the whole context twice per request, a sixth of a probe's CPU.
+request_id_var: ContextVar[str | None] = ContextVar("request_id", default=None)
+
+
+def _add_request_id(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    request_id = request_id_var.get()
+    if request_id is not None:
+        event.setdefault("request_id", request_id)
+    return event
+
+
 def _redact_secrets(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
     for key in event.keys() & _SECRET_KEYS:
         event[key] = "[redacted]"
@@ -41,7 +54,7 @@ def _add_pid(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping
 
 def configure_logging(level: str) -> None:
     shared: list[structlog.types.Processor] = [
-        structlog.contextvars.merge_contextvars,
+        _add_request_id,
         structlog.stdlib.add_log_level,
         structlog.stdlib.add_logger_name,
         structlog.processors.TimeStamper(fmt="iso", utc=True),

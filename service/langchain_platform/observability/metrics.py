@@ -57,6 +57,30 @@ llm_tokens_total = Counter(
 agent_runs_in_flight = Gauge("agent_runs_in_flight", "Agent runs executing now", multiprocess_mode="livesum")
 
 
+class HttpMetrics:
+    """The two per-request series, with each label set's child looked up once.
+
+    ``labels()`` validates and locks on every call; routes are templates and statuses few, so the
+    children are cached for the life of the process.
+    """
+
+    def __init__(self) -> None:
+        self._counts: dict[tuple[str, str, int], Counter] = {}
+        self._durations: dict[tuple[str, str], Histogram] = {}
+
+    def observe(self, method: str, route: str, status: int, seconds: float) -> None:
+        count = self._counts.get((method, route, status))
+        if count is None:
+            count = http_requests_total.labels(method=method, route=route, status=str(status))
+            self._counts[(method, route, status)] = count
+        count.inc()
+        duration = self._durations.get((method, route))
+        if duration is None:
+            duration = http_request_duration_seconds.labels(method=method, route=route)
+            self._durations[(method, route)] = duration
+        duration.observe(seconds)
+
+
 def multiprocess_enabled() -> bool:
     return bool(os.environ.get(MULTIPROC_ENV))
 
