@@ -324,8 +324,9 @@ def rss_over_time(plan: Plan, work: Path) -> list[tuple[float, float]]:
 @dataclass(frozen=True)
 class Verdict:
     name: str
-    passed: bool | None  # None: could not be measured
+    passed: bool | None  # None: could not be measured, or a figure printed for the reader only
     detail: str
+    info: bool = False  # not a target of the issue
 
 
 def _find(points: list[Point], system: str, latency: int, endpoint: str, conc: int) -> Point | None:
@@ -346,7 +347,7 @@ def verdicts(
     cold_cpu: list[float],
     rss: list[tuple[float, float]],
     image: dict[str, Any] | None,
-    probes: dict[str, dict[str, float]] | None,
+    probes: dict[str, dict[str, float]],
 ) -> list[Verdict]:
     result = []
     low, high = min(plan.concurrencies), max(plan.concurrencies)
@@ -373,28 +374,28 @@ def verdicts(
                     None,
                     f"{svc.cpu_ms_per_req:.1f} vs {ref.cpu_ms_per_req:.1f} ms = "
                     f"{svc.cpu_ms_per_req / ref.cpu_ms_per_req if ref.cpu_ms_per_req else float('nan'):.2f}x",
+                    info=True,
                 )
             )
-    if probes is not None:
-        health, const = probes["health"], probes["constant"]
-        result.append(
-            Verdict(
-                f"/health rate >= 90% of bare constant endpoint (alternating bursts, c={PROBE_CONCURRENCY}, "
-                "1 worker)",
-                health["rps"] >= 0.9 * const["rps"] and health["errors"] == 0,
-                f"{health['rps']:.0f} vs {const['rps']:.0f} req/s = {health['rps'] / const['rps']:.0%}",
-            )
+    health, const = probes["health"], probes["constant"]
+    result.append(
+        Verdict(
+            f"/health rate >= 90% of bare constant endpoint (alternating bursts, c={PROBE_CONCURRENCY}, "
+            "1 worker)",
+            health["rps"] >= 0.9 * const["rps"] and health["errors"] == 0,
+            f"{health['rps']:.0f} vs {const['rps']:.0f} req/s = {health['rps'] / const['rps']:.0%}",
         )
-        health_cpu, const_cpu = health["cpu_ms_per_req"], const["cpu_ms_per_req"]
-        measured = health_cpu > 0 and const_cpu > 0  # a smoke run is shorter than a clock tick
-        result.append(
-            Verdict(
-                "  same, by server CPU per request",
-                const_cpu >= 0.9 * health_cpu if measured else None,
-                f"/health {health_cpu:.3f} ms vs constant {const_cpu:.3f} ms"
-                + (f": at most {const_cpu / health_cpu:.0%} of its rate" if measured else ""),
-            )
+    )
+    health_cpu, const_cpu = health["cpu_ms_per_req"], const["cpu_ms_per_req"]
+    measured = health_cpu > 0 and const_cpu > 0  # a smoke run is shorter than a clock tick
+    result.append(
+        Verdict(
+            "  same, by server CPU per request",
+            const_cpu >= 0.9 * health_cpu if measured else None,
+            f"/health {health_cpu:.3f} ms vs constant {const_cpu:.3f} ms"
+            + (f": at most {const_cpu / health_cpu:.0%} of its rate" if measured else ""),
         )
+    )
     at_high = [p for p in points if p.concurrency == high and p.system.startswith("service")]
     errors = sum(p.errors for p in at_high)
     result.append(
@@ -491,9 +492,7 @@ def main(argv: list[str] | None = None) -> int:
     print("targets:")
     results = verdicts(plan, points, cold, cold_cpu, rss, image, probes)
     for verdict in results:
-        label = {True: "PASS", False: "MISS", None: "N/A "}[verdict.passed]
-        if verdict.name.lstrip().startswith("(info)"):
-            label = "    "
+        label = "    " if verdict.info else {True: "PASS", False: "MISS", None: "N/A "}[verdict.passed]
         print(f"  {label} {verdict.name}: {verdict.detail}")
     print(f"load average at end: {os.getloadavg()}")
     print(f"total bench time {time.monotonic() - started:.0f} s")

@@ -17,7 +17,7 @@ import structlog
 from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Receive, Scope, Send
 
-from langchain_platform.errors import PROBLEM_JSON, ProblemDetails
+from langchain_platform.errors import PROBLEM_JSON, problem_details
 from langchain_platform.settings import Settings, read_key_digests
 
 AUTH_FAILED_DETAIL = "Invalid or missing API key"
@@ -116,9 +116,7 @@ def presented_key(scope: Scope) -> str | None:
     return bearer
 
 
-_UNAUTHORIZED_BODY = msgspec.json.encode(
-    ProblemDetails(type="about:blank", title="Unauthorized", status=401, detail=AUTH_FAILED_DETAIL)
-)
+_UNAUTHORIZED_BODY = msgspec.json.encode(problem_details(401, AUTH_FAILED_DETAIL))
 _UNAUTHORIZED_HEADERS = [
     (b"content-type", PROBLEM_JSON.encode()),
     (b"content-length", str(len(_UNAUTHORIZED_BODY)).encode()),

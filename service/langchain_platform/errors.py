@@ -90,11 +90,16 @@ def error_responses(*statuses: int) -> dict[int, ResponseSpec]:
     }
 
 
+def problem_details(status: int, detail: str) -> ProblemDetails:
+    """The body of an error answer: HTTP responses, the API-key gate's 401, stream ``error`` events."""
+    title = HTTPStatus(status).phrase
+    return ProblemDetails(type="about:blank", title=title, status=int(status), detail=detail)
+
+
 def problem_response(status: int, detail: str, headers: dict[str, str] | None = None) -> Response[Any]:
-    """Build a problem-details response; also used by middleware that answers before routing."""
-    phrase = HTTPStatus(status).phrase
-    body = {"type": "about:blank", "title": phrase, "status": status, "detail": detail}
-    return Response(content=body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+    return Response(
+        content=problem_details(status, detail), status_code=status, media_type=PROBLEM_JSON, headers=headers
+    )
 
 
 def _validation_detail(exc: ValidationException) -> str:

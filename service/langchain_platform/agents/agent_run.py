@@ -27,7 +27,7 @@ from langchain_platform.agents.schemas import InvokeResponse
 from langchain_platform.agents.state import StateBackend, state_errors
 from langchain_platform.agents.store import PlatformStore
 from langchain_platform.agents.usage import UsageCallback
-from langchain_platform.errors import PlatformError
+from langchain_platform.errors import PlatformError, problem_details
 from langchain_platform.observability.metrics import agent_run_duration_seconds, agent_runs_in_flight
 
 Emit = Callable[[str, dict[str, Any]], Awaitable[None]]
@@ -58,12 +58,7 @@ def problem(error: PlatformError | None) -> dict[str, Any]:
     """Problem-details body for a stream ``error`` event (the HTTP status is already 200 by then)."""
     status = error.status_code if error is not None else HTTPStatus.INTERNAL_SERVER_ERROR
     detail = error.detail if error is not None else "Internal server error; see the service log"
-    return {
-        "type": "about:blank",
-        "title": HTTPStatus(status).phrase,
-        "status": int(status),
-        "detail": detail,
-    }
+    return msgspec.structs.asdict(problem_details(status, detail))
 
 
 class AgentRun:
