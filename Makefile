@@ -7,17 +7,21 @@ BIN := $(VENV)/bin
 INVENTORY ?= inventories/local
 SCENARIOS ?= default fleet
 export ANSIBLE_INJECT_FACT_VARS := false
+# The operations kit as the Ansible collection langchain_platform.ops (galaxy.yml).
+COLLECTION_DIR := .cache/collection
+COLLECTION_TARBALL = $(COLLECTION_DIR)/langchain_platform-ops-$(shell sed -n 's/^version: *//p' galaxy.yml).tar.gz
 # Molecule and the tests call ansible-playbook, ansible-config and molecule by name.
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: help deps lab images up down lint unit test test-service molecule bench bench-ops
+.PHONY: help deps lab images up down lint unit test test-service molecule bench bench-ops collection collection-check
 
 help:
 	@echo "make up          deploy the platform on this machine (Ansible, inventories/local)"
-	@echo "make test        lint, service tests, every Molecule scenario"
-	@echo "make lint        ruff, mypy, yamllint, ansible-lint"
+	@echo "make test        lint, service tests, the collection check, every Molecule scenario"
+	@echo "make lint        ruff, mypy, yamllint, ansible-lint, shellcheck"
 	@echo "make test-service  pytest only"
 	@echo "make molecule    Molecule scenarios: $(SCENARIOS)"
+	@echo "make collection  build the Ansible collection langchain_platform.ops into $(COLLECTION_DIR)"
 	@echo "make bench       service benchmarks (prints figures)"
 
 deps:
@@ -31,11 +35,12 @@ up: lab
 	@lab/print-health.sh
 
 lint: deps
-	$(BIN)/ruff check service tests bench molecule
-	$(BIN)/ruff format --check service tests bench molecule
+	$(BIN)/ruff check service harness tests bench molecule
+	$(BIN)/ruff format --check service harness tests bench molecule
 	$(BIN)/mypy
 	$(BIN)/yamllint -s .
 	$(BIN)/ansible-lint --profile production
+	shellcheck lab/*.sh .ci/run
 
 test-service: deps
 	lab/docker-engine.sh
@@ -48,7 +53,27 @@ molecule: lab
 	  echo "molecule scenario $$s: $$(( $$(date +%s) - start )) s"; \
 	done
 
-test: lint test-service molecule
+collection: deps
+	$(BIN)/ansible-galaxy collection build --force --output-path $(COLLECTION_DIR)
+
+# What CI proves about the built collection: it holds only roles, playbooks, docs and metadata; installed alone
+# into an empty collections path (the venv's bundled collections after it, for its dependencies), it runs site
+# by FQCN in check mode against this machine, finding its roles inside itself (the roles path is emptied); and
+# ansible-doc reads each role.
+collection-check: collection lab
+	extra=$$(tar -tzf $(COLLECTION_TARBALL) | cut -d/ -f1 | sort -u \
+	  | grep -vxE 'roles|playbooks|docs|meta|README.md|CHANGELOG.md|MANIFEST.json|FILES.json' || true); \
+	[ -z "$$extra" ] || { echo "collection-check: the tarball also holds: $$extra (build_ignore in galaxy.yml)" >&2; exit 1; }; \
+	tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; mkdir "$$tmp/no-roles"; \
+	export ANSIBLE_ROLES_PATH="$$tmp/no-roles"; \
+	export ANSIBLE_COLLECTIONS_PATH="$$tmp:$$($(BIN)/python -c 'import ansible_collections as c, os; print(os.path.dirname(c.__path__[0]))')"; \
+	$(BIN)/ansible-galaxy collection install --offline $(COLLECTION_TARBALL); \
+	$(BIN)/ansible-playbook -i $(INVENTORY) langchain_platform.ops.site --check; \
+	for role in $$(ls "$$tmp/ansible_collections/langchain_platform/ops/roles"); do \
+	  $(BIN)/ansible-doc -t role "langchain_platform.ops.$$role"; \
+	done
+
+test: lint test-service collection-check molecule
 
 bench: deps
 	$(BIN)/python -m bench.service_bench

@@ -82,7 +82,7 @@ image_size() { docker image inspect --format '{{.Size}}' "$1" | numfmt --to=si -
 write_archive() {
     local ref=$IMAGE:$1 file=$IMAGES_DIR/$IMAGE-$1.tar.gz id
     id=$(image_id "$ref")
-    if [ "$LAB_FORCE" != 1 ] && [ -f "$file" ] && [ "$(cat "$file.id" 2>/dev/null)" = "$id" ]; then
+    if [ -f "$file" ] && stamp_is_current "$file.id" "$id"; then
         say "$file: reused"
         return
     fi

@@ -48,7 +48,7 @@ EOF
 build_rootfs() {
     local recipe tmp dir
     recipe=$(inputs_hash -- "$SUITE" minbase "$MIRROR" "$(debian_sources)" "$(dpkg_excludes)")
-    if [ "$LAB_FORCE" != 1 ] && [ -f "$ROOTFS_TAR" ] && [ "$(cat "$ROOTFS_TAR.inputs" 2>/dev/null)" = "$recipe" ]; then
+    if [ -f "$ROOTFS_TAR" ] && stamp_is_current "$ROOTFS_TAR.inputs" "$recipe"; then
         say "rootfs: reused $ROOTFS_TAR"
         return
     fi

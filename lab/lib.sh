@@ -48,6 +48,13 @@ inputs_hash() {
     } | sha256sum | cut -d' ' -f1
 }
 
+# True when the stamp file records this hash (and LAB_FORCE is off): the cache it stands for was built
+# from the same inputs. Each build writes its stamp last, so an interrupted build is never reused.
+stamp_is_current() {
+    local stamp=$1 hash=$2
+    [ "$LAB_FORCE" != 1 ] && [ "$(cat "$stamp" 2>/dev/null)" = "$hash" ]
+}
+
 image_id() { docker image inspect --format '{{.Id}}' "$1" 2>/dev/null; }
 
 # True when the image exists and was built from inputs with this hash (and LAB_FORCE is off).

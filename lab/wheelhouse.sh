@@ -45,7 +45,7 @@ build_wheelhouse() {
     deps=$("$PYTHON" -c 'import sys, tomllib
 print("\n".join(tomllib.load(open(sys.argv[1], "rb"))["project"]["dependencies"]))' "$REPO_ROOT/pyproject.toml")
     hash=$(inputs_hash -- "$deps" "$("$PYTHON" -c 'import sysconfig; print(sysconfig.get_platform())')")
-    if [ "$LAB_FORCE" != 1 ] && [ "$(cat "$WHEELHOUSE/.inputs.sha256" 2>/dev/null)" = "$hash" ]; then
+    if stamp_is_current "$WHEELHOUSE/.inputs.sha256" "$hash"; then
         say "dependencies: reused $WHEELHOUSE ($(find "$WHEELHOUSE" -name '*.whl' | wc -l) wheels)"
         return
     fi
@@ -63,7 +63,7 @@ build_project_wheel() {
     mapfile -t sources < <(cd "$REPO_ROOT" && find service -type f ! -path '*/__pycache__/*' \
         ! -path '*.egg-info/*' | sort)
     hash=$(cd "$REPO_ROOT" && inputs_hash pyproject.toml "${sources[@]}" -- "$(cat README.md 2>/dev/null)")
-    if [ "$LAB_FORCE" != 1 ] && [ "$(cat "$DIST/.inputs.sha256" 2>/dev/null)" = "$hash" ]; then
+    if stamp_is_current "$DIST/.inputs.sha256" "$hash"; then
         say "project wheel: reused $(basename "$DIST"/*.whl)"
         return
     fi

@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 import os
 import shlex
-import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from harness.playbook_runner import PlaybookResult, run_playbook
+from harness.releases import missing_archives
 
 # The values molecule.yml gives the `app` group.
 API_KEY = "molecule-client-key"
@@ -18,7 +20,6 @@ CONTAINER = "langchain-platform"
 BASE_URL = "http://localhost:8000"
 
 PROJECT = Path(os.environ.get("MOLECULE_PROJECT_DIRECTORY", Path(__file__).resolve().parents[3]))
-IMAGES = PROJECT / ".cache" / "images"
 
 
 def run_json(host: Any, command: str) -> Any:
@@ -41,31 +42,20 @@ def api(host: Any, method: str, path: str, body: dict[str, Any] | None = None) -
     return run_json(host, f"curl -sf -X {method} -H 'X-API-Key: {API_KEY}' {data} {BASE_URL}{path}")
 
 
-def image_archive(tag: str) -> Path:
-    archive = IMAGES / f"langchain-platform-{tag}.tar.gz"
-    if not archive.is_file():
-        pytest.fail(f"{archive} is missing: build it with lab/app-image.sh --archive (see molecule.yml)")
-    return archive
-
-
-def deploy(tag: str, *extra: str) -> subprocess.CompletedProcess[str]:
+def deploy(version: str, **extra_vars: Any) -> PlaybookResult:
     """Run playbooks/deploy.yml against the scenario's inventory, as an operator would for an upgrade.
 
     Molecule hands the verifier its provisioner environment (ANSIBLE_CONFIG with the roles path and
-    the docker connection settings), so this is the same ansible-playbook run as `molecule converge`.
+    the docker connection settings), which the runner passes through: the same run as `molecule converge`.
     """
-    command = [
-        "ansible-playbook",
-        "--inventory",
+    if missing := missing_archives(version):
+        pytest.fail(f"{missing[0]} is missing: build it with lab/app-image.sh --archive (see molecule.yml)")
+    return run_playbook(
+        PROJECT / "playbooks" / "deploy.yml",
         os.environ["MOLECULE_INVENTORY_FILE"],
-        str(PROJECT / "playbooks" / "deploy.yml"),
-        "-e",
-        f"platform_deploy_image=langchain-platform:{tag}",
-        "-e",
-        f"platform_deploy_image_archive={image_archive(tag)}",
-        *extra,
-    ]
-    return subprocess.run(command, capture_output=True, text=True, timeout=900, check=False)
+        extra_vars={"platform_deploy_version": version, **extra_vars},
+        timeout=900,
+    )
 
 
 @pytest.fixture(scope="module")

@@ -7,12 +7,13 @@ maintenance off, log level INFO), because test_platform.py and test_upgrade_roll
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
 import shlex
 import stat
-import subprocess
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -20,29 +21,25 @@ from typing import Any
 import pytest
 from conftest import API_KEY, BASE_URL, CONTAINER, LLM_KEY, PROJECT, api, deploy, inspect
 
+from harness.playbook_runner import PlaybookResult, run_playbook
+
 NEW_KEY = "molecule-rotated-key"
 
 
-def playbook(name: str, *extra: str) -> subprocess.CompletedProcess[str]:
+def playbook(name: str, extra_vars: Mapping[str, Any] | None = None) -> PlaybookResult:
     """Run playbooks/<name> against the scenario's inventory (the verifier has molecule's ANSIBLE_CONFIG)."""
-    command = [
-        "ansible-playbook",
-        "--inventory",
+    return run_playbook(
+        PROJECT / "playbooks" / name,
         os.environ["MOLECULE_INVENTORY_FILE"],
-        str(PROJECT / "playbooks" / name),
-        *extra,
-    ]
-    return subprocess.run(command, capture_output=True, text=True, timeout=600, check=False)
+        extra_vars=extra_vars,
+        timeout=600,
+    )
 
 
-def extra_vars(values: dict[str, Any]) -> tuple[str, str]:
-    return ("-e", json.dumps(values))
-
-
-def succeeded(result: subprocess.CompletedProcess[str]) -> str:
+def succeeded(result: PlaybookResult) -> str:
     """The play's output, after asserting it passed and kept the secrets out."""
-    output = result.stdout + result.stderr
-    assert result.returncode == 0, output[-4000:]
+    output = result.stdout
+    assert result.rc == 0, output[-4000:]
     for secret in (API_KEY, LLM_KEY, NEW_KEY):
         assert secret not in output, f"{secret!r} reached the playbook output"
     return output
@@ -67,7 +64,7 @@ def new_thread(host: Any, agent_name: str, text: str) -> str:
 
 def test_backup_then_restore_brings_a_thread_back(host: Any, agent_name: str, tmp_path: Path) -> None:
     thread = new_thread(host, agent_name, "kept by the backup")
-    succeeded(playbook("backup.yml", *extra_vars({"platform_backup_dir": str(tmp_path)})))
+    succeeded(playbook("backup.yml", {"platform_backup_dir": str(tmp_path)}))
 
     (backup,) = (tmp_path / "lp-app1").iterdir()
     manifest = json.loads((backup / "manifest.json").read_text())
@@ -84,7 +81,7 @@ def test_backup_then_restore_brings_a_thread_back(host: Any, agent_name: str, tm
     assert http_code(host, "DELETE", f"/api/enterprise/agents/{agent_name}/threads/{thread}") == "204"
     assert http_code(host, "GET", f"/api/enterprise/agents/{agent_name}/threads/{thread}") == "404"
 
-    succeeded(playbook("restore.yml", *extra_vars({"platform_backup_dir": str(tmp_path)})))
+    succeeded(playbook("restore.yml", {"platform_backup_dir": str(tmp_path)}))
     assert "kept by the backup" in thread_texts(host, agent_name, thread)
     assert api(host, "GET", "/health")["status"] == "healthy"
 
@@ -114,10 +111,10 @@ def test_rollback_runs_the_backup_image_again(host: Any) -> None:
 def test_window_guard_refuses_outside_the_window(host: Any) -> None:
     started = inspect(host)["State"]["StartedAt"]
     elsewhere = (datetime.now(UTC) + timedelta(days=3)).strftime("%a")
-    result = playbook("restart.yml", *extra_vars({"platform_maintenance_window": f"{elsewhere} 00:00-01:00"}))
-    assert result.returncode != 0
+    result = playbook("restart.yml", {"platform_maintenance_window": f"{elsewhere} 00:00-01:00"})
+    assert result.rc != 0
     # The message is wrapped and coloured in the YAML result and repeated on stderr: compare plain words.
-    words = " ".join(re.sub(r"\x1b\[[0-9;]*m", "", result.stdout + result.stderr).split())
+    words = " ".join(re.sub(r"\x1b\[[0-9;]*m", "", result.stdout).split())
     assert f'outside the maintenance window "{elsewhere} 00:00-01:00"' in words
     assert "rerun with -e platform_maintenance_window_override=true" in words
     assert inspect(host)["State"]["StartedAt"] == started
@@ -131,7 +128,7 @@ def test_restart_with_override_keeps_serving(host: Any, agent_name: str) -> None
         "platform_maintenance_window": f"{elsewhere} 00:00-01:00",
         "platform_maintenance_window_override": True,
     }
-    succeeded(playbook("restart.yml", *extra_vars(window)))
+    succeeded(playbook("restart.yml", window))
 
     assert inspect(host)["State"]["StartedAt"] != started
     assert api(host, "GET", "/health/ready") == {"status": "ready"}
@@ -142,22 +139,22 @@ def test_restart_with_override_keeps_serving(host: Any, agent_name: str) -> None
 
 def test_maintenance_on_then_off(host: Any, agent_name: str) -> None:
     invoke = f"/api/enterprise/agents/{agent_name}/invoke"
-    succeeded(playbook("maintenance.yml", "-e", "platform_maintenance=on"))
+    succeeded(playbook("maintenance.yml", {"platform_maintenance": "on"}))
     try:
         assert api(host, "GET", "/health")["status"] == "maintenance"
         assert http_code(host, "POST", invoke, body='{"input": "in maintenance"}') == "503"
         assert http_code(host, "GET", "/health/ready") == "503"
-        again = succeeded(playbook("maintenance.yml", "-e", "platform_maintenance=on"))
+        again = succeeded(playbook("maintenance.yml", {"platform_maintenance": "on"}))
         assert "changed=0" in again, "a second run must not call the API again"
     finally:
-        succeeded(playbook("maintenance.yml", "-e", "platform_maintenance=off"))
+        succeeded(playbook("maintenance.yml", {"platform_maintenance": "off"}))
     assert api(host, "GET", "/health")["status"] == "healthy"
     assert http_code(host, "POST", invoke, body='{"input": "after maintenance"}') == "200"
 
 
 def test_log_level_debug_shows_in_docker_logs(host: Any) -> None:
     since = host.run("date -u +%Y-%m-%dT%H:%M:%S").stdout.strip()
-    succeeded(playbook("log-level.yml", "-e", "platform_log_level=DEBUG"))
+    succeeded(playbook("log_level.yml", {"platform_log_level": "DEBUG"}))
     try:
         api(host, "GET", "/api/enterprise/agents")
         host.run(f"curl -s {BASE_URL}/health/ready")
@@ -165,15 +162,13 @@ def test_log_level_debug_shows_in_docker_logs(host: Any) -> None:
         levels = {json.loads(line).get("level") for line in logs.splitlines() if line.startswith("{")}
         assert "debug" in levels, logs[-2000:]
     finally:
-        output = succeeded(playbook("log-level.yml", "-e", "platform_log_level=INFO"))
+        output = succeeded(playbook("log_level.yml", {"platform_log_level": "INFO"}))
     assert "DEBUG -> INFO" in output
 
 
 def test_sessions_clear_deletes_the_named_thread(host: Any, agent_name: str) -> None:
     thread = new_thread(host, agent_name, "to be cleared")
-    output = succeeded(
-        playbook("sessions-clear.yml", *extra_vars({"platform_sessions_thread_ids": [thread]}))
-    )
+    output = succeeded(playbook("sessions_clear.yml", {"platform_sessions_thread_ids": [thread]}))
     assert f"threads {thread}" in output
     assert "Agents: ok" in output
     assert http_code(host, "GET", f"/api/enterprise/agents/{agent_name}/threads/{thread}") == "404"
@@ -184,14 +179,18 @@ def test_rotate_keys_accepts_the_new_key_and_refuses_the_old(host: Any) -> None:
     rotate = {"platform_deploy_api_keys": [NEW_KEY], "platform_rotate_revoked_keys": [API_KEY]}
     started = inspect(host)["State"]["StartedAt"]
     try:
-        output = succeeded(playbook("rotate-keys.yml", *extra_vars(rotate)))
+        output = succeeded(playbook("rotate_keys.yml", rotate))
         assert "1 key(s) accepted and 1 revoked key(s) refused" in output
         assert http_code(host, "GET", agents, key=NEW_KEY) == "200"
         assert http_code(host, "GET", agents, key=API_KEY) == "401"
         assert inspect(host)["State"]["StartedAt"] == started, "the rotation restarted the container"
+        # The new key takes the old one's place, so it keeps the owner (and with it the threads) and scopes.
+        digest = hashlib.sha256(NEW_KEY.encode()).hexdigest()
+        keys = host.file("/etc/langchain-platform/api-keys").content_string.splitlines()
+        assert f"{digest} owner=operator scopes=admin,agents" in keys
     finally:
         back = {"platform_deploy_api_keys": [API_KEY], "platform_rotate_revoked_keys": [NEW_KEY]}
-        succeeded(playbook("rotate-keys.yml", *extra_vars(back)))
+        succeeded(playbook("rotate_keys.yml", back))
     assert http_code(host, "GET", agents, key=API_KEY) == "200"
     assert http_code(host, "GET", agents, key=NEW_KEY) == "401"
 

@@ -49,7 +49,9 @@ def test_config_files_modes_and_owners(host: Any) -> None:
     assert env.contains(f"^OPENAI_API_KEY={LLM_KEY}$")
     keys = host.file("/etc/langchain-platform/api-keys")
     assert (keys.mode, keys.user, keys.gid) == (0o640, "root", 10001)
-    assert hashlib.sha256(API_KEY.encode()).hexdigest() in keys.content_string
+    # The inventory's one plain key is the operator's: owner and scopes written next to its digest.
+    digest = hashlib.sha256(API_KEY.encode()).hexdigest()
+    assert f"{digest} owner=operator scopes=admin,agents" in keys.content_string.splitlines()
     assert API_KEY not in keys.content_string
 
 

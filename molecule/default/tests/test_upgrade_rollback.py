@@ -42,7 +42,7 @@ def test_upgrade_tags_a_backup_and_keeps_threads(host: Any, agent_name: str, thr
     assert THREAD_INPUT in thread_texts(host, agent_name, thread)
 
     result = deploy("0.1.1")
-    assert result.returncode == 0, result.stdout[-4000:]
+    assert result.rc == 0, result.stdout[-4000:]
 
     container = inspect(host)
     assert container["Config"]["Image"] == "langchain-platform:0.1.1"
@@ -60,9 +60,9 @@ def test_upgrade_tags_a_backup_and_keeps_threads(host: Any, agent_name: str, thr
 
 
 def test_broken_build_is_rolled_back_and_the_play_fails(host: Any, agent_name: str, thread: str) -> None:
-    result = deploy("0.1.2-broken", "-e", "platform_deploy_health_timeout=30")
-    output = result.stdout + result.stderr
-    assert result.returncode != 0, output[-4000:]
+    result = deploy("0.1.2-broken", platform_deploy_health_timeout=30)
+    output = result.stdout
+    assert result.rc != 0, output[-4000:]
     assert "New image langchain-platform:0.1.2-broken never became healthy" in output
     assert "Rolled back to langchain-platform:0.1.1" in output
     assert "docker logs langchain-platform" in output

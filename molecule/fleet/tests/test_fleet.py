@@ -1,6 +1,6 @@
 """The fleet under load: every operation an operator runs must fail no client request.
 
-Driven from the controller: bench/loadgen.py sends a bounded mix of agent calls to the balancer's port
+Driven from the controller: harness/loadgen.py sends a bounded mix of agent calls to the balancer's port
 published on 127.0.0.1 while these tests run the project's playbooks against Molecule's inventory, or
 stop an app host's Docker Engine. The tests run in file order: each one starts from the fleet the
 previous one left (0.1.0 after converge, then 0.1.1, ...).
@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -22,11 +20,10 @@ from typing import Any
 import httpx
 import pytest
 
+from harness.loadgen import LoadConfig, LoadRun, Target
+from harness.playbook_runner import HostStats, run_playbook
+
 PROJECT = Path(os.environ.get("MOLECULE_PROJECT_DIRECTORY", Path(__file__).resolve().parents[3]))
-sys.path.insert(0, str(PROJECT / "bench"))
-
-from loadgen import LoadConfig, LoadRun, Target  # noqa: E402
-
 LB_URL = "http://127.0.0.1:28480"
 API_KEY = "fleet-client-key"
 APP_HOSTS = ("app1", "app2")
@@ -36,47 +33,27 @@ INVOKE = "/api/enterprise/agents/assistant/invoke"
 STEPS_FILE = Path(os.environ.get("MOLECULE_EPHEMERAL_DIRECTORY", "/tmp")) / "fleet-steps.json"
 # Each step runs whole playbooks on four hosts: far above the suite's default per-test timeout.
 pytestmark = pytest.mark.timeout(2400)
-_RECAP = re.compile(r"^(\S+)\s+: ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", re.MULTILINE)
 
 
-def image_vars(version: str) -> list[str]:
-    archive = PROJECT / ".cache" / "images" / f"langchain-platform-{version}.tar.gz"
-    return [
-        "-e",
-        f"platform_deploy_image=langchain-platform:{version}",
-        "-e",
-        f"platform_deploy_image_archive={archive}",
-    ]
+def image_vars(version: str) -> dict[str, Any]:
+    return {"platform_deploy_version": version}
 
 
-def scale_vars(replicas: int) -> list[str]:
-    return [*image_vars(GOOD), "-e", f"platform_deploy_replicas={replicas}"]
+def scale_vars(replicas: int) -> dict[str, Any]:
+    return {**image_vars(GOOD), "platform_deploy_replicas": replicas}
 
 
-def playbook(name: str, *args: str) -> tuple[int, dict[str, dict[str, int]], str, float]:
+def playbook(name: str, extra_vars: dict[str, Any]) -> tuple[int, dict[str, HostStats], str, float]:
     """Run playbooks/<name> on Molecule's inventory; return rc, the recap per host, the output and
     the seconds it took."""
-    inventory = Path(os.environ["MOLECULE_INVENTORY_FILE"]).parent
-    env = {
-        **os.environ,
-        "ANSIBLE_NOCOLOR": "1",
-        "ANSIBLE_FORCE_COLOR": "0",
-        "ANSIBLE_INJECT_FACT_VARS": "false",
-    }
-    started = time.monotonic()
-    proc = subprocess.run(
-        ["ansible-playbook", "-i", str(inventory), str(PROJECT / "playbooks" / name), *args],
-        capture_output=True,
-        text=True,
-        env=env,
+    result = run_playbook(
+        PROJECT / "playbooks" / name,
+        Path(os.environ["MOLECULE_INVENTORY_FILE"]).parent,
+        extra_vars=extra_vars,
+        env={"ANSIBLE_INJECT_FACT_VARS": "false"},
         timeout=1500,
-        check=False,
     )
-    recap = {
-        m[0]: {"ok": int(m[1]), "changed": int(m[2]), "unreachable": int(m[3]), "failed": int(m[4])}
-        for m in _RECAP.findall(proc.stdout)
-    }
-    return proc.returncode, recap, proc.stdout + proc.stderr, time.monotonic() - started
+    return result.rc, result.stats, result.stdout, result.seconds
 
 
 def docker_exec(host: str, *cmd: str) -> str:
@@ -152,9 +129,9 @@ def record(step: str, summary: dict[str, Any] | None, seconds: float | None) -> 
     STEPS_FILE.write_text(json.dumps(steps, indent=2))
 
 
-def assert_no_change(recap: dict[str, dict[str, int]]) -> None:
+def assert_no_change(recap: dict[str, HostStats]) -> None:
     assert recap, "no PLAY RECAP in the output"
-    assert {h: r["changed"] for h, r in recap.items() if r["changed"]} == {}
+    assert {h: r.changed for h, r in recap.items() if r.changed} == {}
 
 
 @pytest.fixture(scope="module")
@@ -190,7 +167,7 @@ def test_conversation_continues_on_whichever_host_answers(client: httpx.Client) 
 
 def test_rolling_deploy_fails_no_request() -> None:
     with load() as run:
-        rc, recap, out, seconds = playbook("deploy.yml", *image_vars(GOOD))
+        rc, recap, out, seconds = playbook("deploy.yml", image_vars(GOOD))
     summary = run.result()
     record(f"rolling deploy {GOOD}", summary, seconds)
     assert rc == 0, out[-3000:]
@@ -200,7 +177,7 @@ def test_rolling_deploy_fails_no_request() -> None:
         assert {r["version"] for r in replicas(host).values()} == {GOOD}
     assert set(lb_servers().values()) == {(2, 0)}
 
-    rc, recap, out, seconds = playbook("deploy.yml", *image_vars(GOOD))
+    rc, recap, out, seconds = playbook("deploy.yml", image_vars(GOOD))
     record("deploy no-op re-run", None, seconds)
     assert rc == 0, out[-3000:]
     assert_no_change(recap)
@@ -209,7 +186,7 @@ def test_rolling_deploy_fails_no_request() -> None:
 @pytest.mark.parametrize(("count", "step"), [(3, "scale out 1 -> 3"), (1, "scale in 3 -> 1")])
 def test_scaling_replicas_fails_no_request(count: int, step: str) -> None:
     with load() as run:
-        rc, recap, out, seconds = playbook("scale.yml", *scale_vars(count))
+        rc, recap, out, seconds = playbook("scale.yml", scale_vars(count))
     summary = run.result()
     record(step, summary, seconds)
     assert rc == 0, out[-3000:]
@@ -222,7 +199,7 @@ def test_scaling_replicas_fails_no_request(count: int, step: str) -> None:
         assert len(running) == count
         assert {r["version"] for r in running.values()} == {GOOD}
 
-    rc, recap, out, seconds = playbook("scale.yml", *scale_vars(count))
+    rc, recap, out, seconds = playbook("scale.yml", scale_vars(count))
     record(f"{step}: no-op re-run", None, seconds)
     assert rc == 0, out[-3000:]
     assert_no_change(recap)
@@ -231,12 +208,12 @@ def test_scaling_replicas_fails_no_request(count: int, step: str) -> None:
 def test_broken_version_stops_at_the_first_host_and_fails_no_request() -> None:
     before = {host: replicas(host) for host in APP_HOSTS}
     with load() as run:
-        rc, recap, _, seconds = playbook("deploy.yml", *image_vars(BROKEN))
+        rc, recap, _, seconds = playbook("deploy.yml", image_vars(BROKEN))
     summary = run.result()
     record(f"broken deploy {BROKEN}", summary, seconds)
     assert rc != 0, "the rollout of a version that never turns healthy must fail"
-    assert recap["app1"]["failed"] > 0
-    assert "app2" not in recap or recap["app2"]["ok"] == 0, "the second host must not be touched"
+    assert recap["app1"].failed > 0
+    assert "app2" not in recap or recap["app2"].ok == 0, "the second host must not be touched"
     assert summary["failures"] == 0, summary["failure_examples"]
     after = {host: replicas(host) for host in APP_HOSTS}
     # app1 runs the previous version again (a new container), app2 still runs the very same containers.
@@ -264,12 +241,12 @@ def test_stopped_app_host_is_routed_around() -> None:
     # balancer takes it back, still without failing a request; a second run finds nothing to do.
     subprocess.run(["docker", "start", "app2"], check=True, capture_output=True, timeout=120)
     with load() as run:
-        rc, recap, out, seconds = playbook("scale.yml", *scale_vars(1))
+        rc, recap, out, seconds = playbook("scale.yml", scale_vars(1))
     summary = run.result()
     record("app2 host rebuilt", summary, seconds)
     assert rc == 0, out[-3000:]
     assert summary["failures"] == 0, summary["failure_examples"]
     assert lb_servers() == {"app1:1": (2, 0), "app2:1": (2, 0)}
-    rc, recap, out, seconds = playbook("scale.yml", *scale_vars(1))
+    rc, recap, out, seconds = playbook("scale.yml", scale_vars(1))
     assert rc == 0, out[-3000:]
     assert_no_change(recap)
