@@ -40,53 +40,60 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench.loadgen import LoadConfig, LoadRun, Target
+from harness import REPO_ROOT
+from harness.loadgen import LoadConfig, LoadRun, Target
+from harness.playbook_runner import run_playbook
+from harness.releases import ARCHIVE_DIR, missing_archives
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-IMAGES = REPO_ROOT / ".cache" / "images"
 HOST = "lp-app1"
 PORT = 8000
 CLIENT_KEY = "ops-bench-client-key"
 OPERATION_TIMEOUT_SECONDS = 900
+# The playbooks run as from the repository root (its ansible.cfg applies) with the project's roles.
+ANSIBLE_ENV = {"ANSIBLE_INJECT_FACT_VARS": "false", "ANSIBLE_ROLES_PATH": str(REPO_ROOT / "roles")}
+
+# Runs an operation given the inventory file and a log file for its output; returns the exit code.
+Runner = Callable[[Path, Path], int]
 
 
 @dataclass(frozen=True)
 class Operation:
     name: str
-    command: Callable[[Path], list[str]]  # argv, given the inventory file
+    run: Runner
     expect_failure: bool = False  # a bad release must make the playbook fail (after rolling back)
     # Before the first deploy nothing listens: load then would only count connection refusals.
     under_load: bool = True
 
 
-def _playbook(playbook: str, *extra: str) -> Callable[[Path], list[str]]:
-    def argv(inventory: Path) -> list[str]:
-        return [
-            str(REPO_ROOT / ".venv" / "bin" / "ansible-playbook"),
-            "-i",
-            str(inventory),
-            str(REPO_ROOT / "playbooks" / playbook),
-            *extra,
-        ]
+def _playbook(playbook: str, **extra_vars: Any) -> Runner:
+    def run(inventory: Path, log: Path) -> int:
+        result = run_playbook(
+            REPO_ROOT / "playbooks" / playbook,
+            inventory,
+            extra_vars=extra_vars,
+            env=ANSIBLE_ENV,
+            timeout=OPERATION_TIMEOUT_SECONDS,
+            cwd=REPO_ROOT,
+        )
+        log.write_text(result.stdout)
+        return result.rc
 
-    return argv
-
-
-def _release(version: str) -> tuple[str, ...]:
-    return (
-        "-e",
-        f"platform_deploy_image=langchain-platform:{version}",
-        "-e",
-        f"platform_deploy_image_archive={IMAGES / f'langchain-platform-{version}.tar.gz'}",
-    )
+    return run
 
 
-def _on_host(script: str) -> Callable[[Path], list[str]]:
+def _on_host(script: str) -> Runner:
     # A runbook procedure, run on the host as an operator would type it.
-    def argv(_: Path) -> list[str]:
-        return ["docker", "exec", HOST, "sh", "-ec", script]
+    def run(_: Path, log: Path) -> int:
+        with log.open("w") as out:
+            return subprocess.run(
+                ["docker", "exec", HOST, "sh", "-ec", script],
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                timeout=OPERATION_TIMEOUT_SECONDS,
+                check=False,
+            ).returncode
 
-    return argv
+    return run
 
 
 # The runbook's "Image Update Procedure" with the docker CLI (the host has no compose): tag the running
@@ -108,21 +115,17 @@ _RUNBOOK_RESTART = "docker stop langchain-platform && docker start langchain-pla
 
 
 OPERATIONS = (
-    Operation("first deploy", _playbook("site.yml", *_release("0.1.0")), under_load=False),
-    Operation("no-op re-run", _playbook("deploy.yml", *_release("0.1.0"))),
-    Operation("upgrade 0.1.0 -> 0.1.1", _playbook("deploy.yml", *_release("0.1.1"))),
+    Operation("first deploy", _playbook("site.yml", platform_deploy_version="0.1.0"), under_load=False),
+    Operation("no-op re-run", _playbook("deploy.yml", platform_deploy_version="0.1.0")),
+    Operation("upgrade 0.1.0 -> 0.1.1", _playbook("deploy.yml", platform_deploy_version="0.1.1")),
     Operation(
         "rollback of bad 0.1.2",
-        _playbook("deploy.yml", *_release("0.1.2-broken"), "-e", "platform_deploy_health_timeout=30"),
+        _playbook("deploy.yml", platform_deploy_version="0.1.2-broken", platform_deploy_health_timeout=30),
         expect_failure=True,
     ),
     Operation(
         "key rotation",
-        _playbook(
-            "rotate-keys.yml",
-            "-e",
-            json.dumps({"platform_deploy_api_keys": [CLIENT_KEY, "ops-bench-new-key"]}),
-        ),
+        _playbook("rotate_keys.yml", platform_deploy_api_keys=[CLIENT_KEY, "ops-bench-new-key"]),
     ),
     Operation(
         "runbook update 0.1.1 -> 0.1.0 (reference)",
@@ -133,14 +136,9 @@ OPERATIONS = (
 
 
 def tool_env() -> dict[str, str]:
-    """The environment for molecule and ansible-playbook: the venv's tools first on PATH."""
+    """The environment for molecule: the venv's tools first on PATH."""
     venv_bin = str(REPO_ROOT / ".venv" / "bin")
-    return {
-        **os.environ,
-        "PATH": f"{venv_bin}:{os.environ.get('PATH', '/usr/bin:/bin')}",
-        "ANSIBLE_INJECT_FACT_VARS": "false",
-        "ANSIBLE_ROLES_PATH": str(REPO_ROOT / "roles"),
-    }
+    return {**os.environ, "PATH": f"{venv_bin}:{os.environ.get('PATH', '/usr/bin:/bin')}", **ANSIBLE_ENV}
 
 
 def molecule(action: str, scenario: str) -> None:
@@ -177,6 +175,7 @@ def write_inventory(path: Path) -> None:
                 "app": {
                     "hosts": {HOST: {}},
                     "vars": {
+                        "platform_deploy_image_archive_dir": str(ARCHIVE_DIR),
                         "platform_deploy_openai_api_key": "sk-ops-bench-dummy",
                         "platform_deploy_openai_base_url": stub_url,
                         "platform_deploy_etc_hosts": {"host.docker.internal": "host-gateway"},
@@ -209,22 +208,13 @@ def load_config(address: str, duration_s: float) -> LoadConfig:
 
 
 def archive_ids() -> dict[str, str]:
-    return {p.name: p.read_text().strip() for p in sorted(IMAGES.glob("*.tar.gz.id"))}
+    return {p.name: p.read_text().strip() for p in sorted(ARCHIVE_DIR.glob("*.tar.gz.id"))}
 
 
 def run_command(operation: Operation, inventory: Path, log: Path) -> tuple[int, float]:
     started = time.monotonic()
-    with log.open("w") as out:
-        done = subprocess.run(
-            operation.command(inventory),
-            cwd=REPO_ROOT,
-            env=tool_env(),
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            timeout=OPERATION_TIMEOUT_SECONDS,
-            check=False,
-        )
-    return done.returncode, time.monotonic() - started
+    rc = operation.run(inventory, log)
+    return rc, time.monotonic() - started
 
 
 def run_operation(operation: Operation, inventory: Path, address: str, log_dir: Path) -> dict[str, Any]:
@@ -260,15 +250,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--only", action="append", help="run only these operations (by name), in order")
     args = parser.parse_args(argv)
-    missing = [
-        str(p)
-        for p in (
-            REPO_ROOT / "playbooks" / "deploy.yml",
-            REPO_ROOT / "playbooks" / "rotate-keys.yml",
-            *(IMAGES / f"langchain-platform-{v}.tar.gz" for v in ("0.1.0", "0.1.1", "0.1.2-broken")),
-        )
-        if not p.exists()
-    ]
+    playbooks = [REPO_ROOT / "playbooks" / name for name in ("deploy.yml", "rotate_keys.yml")]
+    missing = [str(p) for p in playbooks if not p.exists()]
+    missing += map(str, missing_archives("0.1.0", "0.1.1", "0.1.2-broken"))
     if missing:
         print("ops bench needs (run lab/setup.sh and lab/app-image.sh first):\n  " + "\n  ".join(missing))
         return 2

@@ -17,10 +17,12 @@ import sys
 import tempfile
 from pathlib import Path
 
-from bench.loadgen import LoadConfig, Target, run_load
-from bench.processes import BENCH_AGENT, BENCH_API_KEY, REPO_ROOT, service_env, stub_llm, wait_for
-from tests.support.platform_server import cli_env
-from tests.support.ports import free_port
+from bench.subjects import BENCH_AGENT, BENCH_API_KEY, service_env
+from harness import REPO_ROOT
+from harness.loadgen import LoadConfig, Target, run_load
+from harness.platform_server import cli_env
+from harness.ports import free_port
+from harness.processes import stub_llm, wait_for
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -24,7 +24,7 @@ from litestar import Litestar, get
 from litestar.testing import AsyncTestClient
 from litestar.types import ASGIApp, Message
 
-from bench.processes import BENCH_AGENTS, BENCH_API_KEY
+from bench.subjects import BENCH_AGENTS, BENCH_API_KEY
 
 
 @get("/constant", sync_to_thread=False)

@@ -29,17 +29,10 @@ from pathlib import Path
 from typing import Any
 
 from bench.image_layers import image_split, tagged_ancestor
-from bench.loadgen import LoadConfig, LoadRun, Target, run_load
-from bench.processes import (
-    BENCH_AGENT,
-    BENCH_API_KEY,
-    platform_server,
-    reference_app,
-    service_env,
-    stub_llm,
-    wait_for,
-)
-from bench.procstats import tree_cpu_seconds, tree_rss_mb
+from bench.subjects import BENCH_AGENT, BENCH_API_KEY, platform_server, reference_app, service_env
+from harness.loadgen import LoadConfig, LoadRun, Target, run_load
+from harness.processes import stub_llm, wait_for
+from harness.procstats import tree_cpu_seconds, tree_rss_mb
 
 AGENT_INPUT = "use tool calculator: (17 + 25) * 3"
 LLM_CALLS_PER_RUN = 2  # the tool call, then the answer that quotes the tool's result
@@ -145,11 +138,17 @@ def print_point(point: Point) -> None:
 SERVICE_ENDPOINTS = (
     ("health", "/health", "constant"),
     ("agent", f"/api/enterprise/agents/{BENCH_AGENT}/invoke", "agent"),
+    # The same run through the OpenAI-compatible front (stateless), at the lowest and highest
+    # concurrency only: compared with /invoke, not with the ceiling.
+    ("openai", "/v1/chat/completions", "agent"),
 )
+OPENAI_BODY = json.dumps({"model": BENCH_AGENT, "messages": [{"role": "user", "content": AGENT_INPUT}]})
 REFERENCE_ENDPOINTS = (("constant", "/constant"), ("agent", "/agent"))
 
 
 def _target(endpoint: str, path: str) -> Target:
+    if endpoint == "openai":
+        return Target("POST", path, OPENAI_BODY)
     return agent_target(path, _tag()) if endpoint == "agent" else Target("GET", path)
 
 
@@ -182,6 +181,8 @@ def measure_service(
         wait_for(f"{server.url}/health/ready")
         for endpoint, path, ref_endpoint in SERVICE_ENDPOINTS:
             for conc in plan.concurrencies:
+                if endpoint == "openai" and conc not in (min(plan.concurrencies), max(plan.concurrencies)):
+                    continue
                 target = _target(endpoint, path)
                 point = measure(
                     f"service-{workers}w", server.url, server.proc.pid, latency, endpoint, target, conc, plan
@@ -377,6 +378,7 @@ def verdicts(
                     info=True,
                 )
             )
+    result += openai_front_verdicts(plan, points)
     health, const = probes["health"], probes["constant"]
     result.append(
         Verdict(
@@ -442,6 +444,33 @@ def verdicts(
                     f"2 workers agent rate at c={high} >= 1.6x 1-worker bare ceiling (stub {latency} ms)",
                     two.rps >= 1.6 * ref.rps,
                     f"{two.rps:.1f} vs {ref.rps:.1f} req/s = {two.rps / ref.rps:.2f}x",
+                )
+            )
+    return result
+
+
+def openai_front_verdicts(plan: Plan, points: list[Point]) -> list[Verdict]:
+    """/v1/chat/completions against /invoke on one worker: p50 at the lowest concurrency, rate at the highest.
+
+    Both ratios read "how much slower the OpenAI front is"; the target is at most 1.05.
+    """
+    result = []
+    low, high = min(plan.concurrencies), max(plan.concurrencies)
+    for latency in plan.latencies_ms:
+        for conc, figure in ((low, "p50"), (high, "rate")):
+            invoke = _find(points, "service-1w", latency, "agent", conc)
+            front = _find(points, "service-1w", latency, "openai", conc)
+            if not (invoke and front and invoke.p50_ms and front.rps):
+                continue  # not measured, or nothing answered
+            if figure == "p50":
+                ratio, detail = front.p50_ms / invoke.p50_ms, f"{front.p50_ms:.1f} vs {invoke.p50_ms:.1f} ms"
+            else:
+                ratio, detail = invoke.rps / front.rps, f"{front.rps:.1f} vs {invoke.rps:.1f} req/s"
+            result.append(
+                Verdict(
+                    f"/v1/chat/completions {figure} within 1.05x of /invoke (stub {latency} ms, c={conc})",
+                    ratio <= 1.05,
+                    f"{detail} = {ratio:.2f}x",
                 )
             )
     return result

@@ -17,17 +17,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.loadgen import LoadConfig, Target, run_load
-from bench.processes import (
-    BENCH_AGENT,
-    BENCH_API_KEY,
-    platform_server,
-    reference_app,
-    service_env,
-    stub_llm,
-    wait_for,
-)
-from bench.procstats import process_tree
+from bench.subjects import BENCH_AGENT, BENCH_API_KEY, platform_server, reference_app, service_env
+from harness.loadgen import LoadConfig, Target, run_load
+from harness.processes import stub_llm, wait_for
+from harness.procstats import process_tree
 
 SYSCALLS = "fsync,fdatasync,pwrite64,write"
 

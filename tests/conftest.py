@@ -12,13 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.platform_server import PlatformServer
-from tests.support.postgres import LocalPostgres, postgres_bin_dir
-from tests.support.stub_langsmith import StubLangSmith
-from tests.support.stub_openai import StubOpenAI
+from harness.platform_server import PlatformServer
+from harness.postgres import LocalPostgres, postgres_bin_dir
+from harness.stub_langsmith import StubLangSmith
+from harness.stub_openai import StubOpenAI
 
-SUPPORT = Path(__file__).parent / "support"
-AGENTS_FILE = SUPPORT / "agents.yaml"
+AGENTS_FILE = Path(__file__).parent / "support" / "agents.yaml"
 API_KEY = "test-api-key-5f1c2b7e9a"
 OPENAI_KEY = "sk-stub-3d4e5f6a7b8c"
 

@@ -13,11 +13,12 @@ import structlog
 from litestar import Litestar, Request
 from litestar.datastructures import State
 from litestar.di import Provide
-from litestar.openapi import OpenAPIConfig
+from litestar.types import ASGIApp
 
 from langchain_platform import __version__
-from langchain_platform.admin import AdminController
-from langchain_platform.agents.routes import ROUTE_HANDLERS
+from langchain_platform.access import provide_principal
+from langchain_platform.admin import AdminController, SessionsController
+from langchain_platform.agents.controllers import AgentController, ChainController
 from langchain_platform.agents.runtime import AgentRuntime
 from langchain_platform.auth import ApiKeyGate, KeyStore
 from langchain_platform.context import PlatformContext, platform_context
@@ -25,12 +26,18 @@ from langchain_platform.errors import EXCEPTION_HANDLERS
 from langchain_platform.flags import FlagsStore
 from langchain_platform.health import HealthController
 from langchain_platform.health.checkpointer_probe import CheckpointerProbe
+from langchain_platform.http_methods import HttpMethods
 from langchain_platform.observability.logging import configure_logging, current_level, set_level
 from langchain_platform.observability.metrics import mark_worker_dead, metrics_endpoint
 from langchain_platform.observability.requests import RequestObserver
+from langchain_platform.openai_compat.controllers import OpenAIController
+from langchain_platform.openapi_document import declare_operations, openapi_config
 from langchain_platform.openapi_schema import ChainInputSchemaPlugin, ClosedStructSchemaPlugin
+from langchain_platform.request_bodies import JsonBodyRequest
 from langchain_platform.settings import Settings
-from langchain_platform.shutdown import install_signal_handlers
+from langchain_platform.shutdown import install_signal_handlers, stop_runs
+from langchain_platform.webhooks.controllers import RunsController, WebhookController
+from langchain_platform.webhooks.runs import WebhookRuns
 
 _log = structlog.get_logger("langchain_platform.app")
 
@@ -40,6 +47,11 @@ _TRACING_SWITCHES = ("LANGSMITH_TRACING", "LANGSMITH_TRACING_V2", "LANGCHAIN_TRA
 def provide_runtime(request: Request[Any, Any, Any]) -> AgentRuntime:
     """Dependency ``runtime``: the process's agent runtime."""
     return platform_context(request.app.state).require_runtime()
+
+
+def provide_webhook_runs(request: Request[Any, Any, Any]) -> WebhookRuns:
+    """Dependency ``webhook_runs``: the process's webhook runs."""
+    return platform_context(request.app.state).require_webhook_runs()
 
 
 def configure_langsmith(settings: Settings) -> None:
@@ -73,6 +85,7 @@ async def _lifespan(app: Litestar) -> AsyncIterator[None]:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     runtime = await AgentRuntime.start(settings)
     context.runtime = runtime
+    context.webhook_runs = WebhookRuns(runtime)
     context.checkpointer_probe = CheckpointerProbe(runtime.ping_checkpointer)
     app.state.runtime = runtime
     restore_signals = install_signal_handlers(context, runtime)
@@ -99,7 +112,7 @@ async def _lifespan(app: Litestar) -> AsyncIterator[None]:
         drained_for = time.monotonic() - context.draining_since if context.draining_since else 0.0
         context.start_draining()
         if not await runtime.wait_idle(max(0.0, settings.shutdown_grace_seconds - drained_for)):
-            _log.warning("stopping with agent runs still in flight", in_flight_runs=runtime.in_flight_runs())
+            await stop_runs(runtime)
         await runtime.close()
         mark_worker_dead(os.getpid())
         _log.info("service stopped")
@@ -119,20 +132,37 @@ def create_app(settings: Settings | None = None) -> Litestar:
     keys = KeyStore.from_settings(settings)
     context = PlatformContext(settings=settings, flags=FlagsStore(settings.data_dir), keys=keys)
     app = Litestar(
-        route_handlers=[HealthController, AdminController, metrics_endpoint, *ROUTE_HANDLERS],
-        dependencies={"runtime": Provide(provide_runtime, sync_to_thread=False)},
+        # In this order, the OpenAPI document lists the paths as it always has.
+        route_handlers=[
+            HealthController,
+            AdminController,
+            metrics_endpoint,
+            AgentController,
+            ChainController,
+            WebhookController,
+            RunsController,
+            SessionsController,
+            OpenAIController,
+        ],
+        dependencies={
+            "runtime": Provide(provide_runtime, sync_to_thread=False),
+            "webhook_runs": Provide(provide_webhook_runs, sync_to_thread=False),
+            "principal": Provide(provide_principal, sync_to_thread=False),
+        },
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=[_lifespan],
         state=State({"platform": context}),
         request_max_body_size=settings.max_request_bytes,
-        openapi_config=OpenAPIConfig(title="langchain-platform", version=__version__),
+        request_class=JsonBodyRequest,
+        openapi_config=openapi_config(__version__),
         plugins=[
             ClosedStructSchemaPlugin(),
             ChainInputSchemaPlugin(lambda: context.require_runtime().chain_variable_sets()),
         ],
         logging_config=None,
     )
-    handler = app.asgi_handler
+    declare_operations(app, settings)
+    handler: ASGIApp = HttpMethods(app.asgi_handler, app.asgi_router.handle_routing)
     if settings.api_key_enabled:
         handler = ApiKeyGate(handler, keys, settings.auth_exempt_paths)
     # Outermost wrapper, so 401, 404, 405 and other pre-routing answers are logged and counted too.

@@ -15,11 +15,20 @@ import tempfile
 from types import FrameType
 
 from langchain_platform import __version__
-from langchain_platform.agents.run_guard import BOOT_ID_ENV, new_boot_id
-from langchain_platform.auth import hash_key
 from langchain_platform.flags import FlagsStore
 from langchain_platform.observability.metrics import MULTIPROC_ENV
+from langchain_platform.principals import (
+    DEFAULT_SCOPES,
+    InvalidKeyEntry,
+    Principal,
+    check_owner,
+    default_owner,
+    format_key_file_line,
+    hash_key,
+    parse_scopes,
+)
 from langchain_platform.settings import ConfigError, Settings
+from langchain_platform.state.run_guard import BOOT_ID_ENV, new_boot_id
 
 EXIT_CONFIG_ERROR = 1
 APP_FACTORY = "langchain_platform.app:create_app"
@@ -53,6 +62,8 @@ def _serve(args: argparse.Namespace) -> int:
         return EXIT_CONFIG_ERROR
     import uvicorn
 
+    from langchain_platform.http_limits import PROTOCOL_PATH
+
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     # A fresh start honours LOG_LEVEL again; maintenance mode deliberately survives restarts.
     FlagsStore(settings.data_dir).update(log_level=None)
@@ -68,6 +79,8 @@ def _serve(args: argparse.Namespace) -> int:
         uvicorn.run(
             APP_FACTORY,
             factory=True,
+            # By import path, so each worker loads it: header size limits and slow-sender timeouts.
+            http=PROTOCOL_PATH,
             host=args.host,
             port=args.port,
             workers=args.workers,
@@ -120,7 +133,17 @@ def _hash_key(args: argparse.Namespace) -> int:
     if not key:
         print("hash-key: no key given (pass it as an argument or on stdin)", file=sys.stderr)
         return 2
-    print(hash_key(key))
+    digest = hash_key(key)
+    if args.owner is None and args.scopes is None:
+        print(digest)
+        return 0
+    try:
+        owner = check_owner(args.owner) if args.owner is not None else default_owner(digest)
+        scopes = parse_scopes(args.scopes, ",") if args.scopes is not None else DEFAULT_SCOPES
+    except InvalidKeyEntry as exc:
+        print(f"hash-key: {exc}", file=sys.stderr)
+        return 2
+    print(format_key_file_line(digest, Principal(owner, scopes)))
     return 0
 
 
@@ -137,6 +160,8 @@ def _parser() -> argparse.ArgumentParser:
     check.set_defaults(run=_check_config)
     hasher = commands.add_parser("hash-key", help="print the SHA-256 hex digest of a key for API_KEYS_FILE")
     hasher.add_argument("key", nargs="?", help="the key; read from stdin when omitted (keeps it out of ps)")
+    hasher.add_argument("--owner", help="print a whole keys-file line with this owner name")
+    hasher.add_argument("--scopes", help="print a whole keys-file line with these scopes (admin,agents)")
     hasher.set_defaults(run=_hash_key)
     return parser
 

@@ -15,6 +15,7 @@ from langchain_platform.settings import Settings
 if TYPE_CHECKING:
     from langchain_platform.agents.runtime import AgentRuntime
     from langchain_platform.health.checkpointer_probe import CheckpointerProbe
+    from langchain_platform.webhooks.runs import WebhookRuns
 
 
 @dataclass
@@ -26,6 +27,7 @@ class PlatformContext:
     # Set once SIGTERM arrives: readiness and agent endpoints answer 503 from then on.
     draining_since: float | None = None
     runtime: AgentRuntime | None = None
+    webhook_runs: WebhookRuns | None = None
     checkpointer_probe: CheckpointerProbe | None = None
 
     @property
@@ -40,6 +42,11 @@ class PlatformContext:
         if self.runtime is None:
             raise RuntimeError("the agent runtime is used before the app finished starting")
         return self.runtime
+
+    def require_webhook_runs(self) -> WebhookRuns:
+        if self.webhook_runs is None:
+            raise RuntimeError("webhook runs are used before the app finished starting")
+        return self.webhook_runs
 
     def require_checkpointer_probe(self) -> CheckpointerProbe:
         if self.checkpointer_probe is None:

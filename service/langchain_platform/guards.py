@@ -7,12 +7,9 @@ from typing import Any
 from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
 
+from langchain_platform.agents.errors import STOPPING_RETRY_AFTER_SECONDS
 from langchain_platform.context import platform_context
 from langchain_platform.errors import ServiceUnavailable
-
-# How long a client should wait before retrying an instance that is stopping: by then the load
-# balancer has taken it out and the retry lands elsewhere.
-DRAINING_RETRY_AFTER_SECONDS = 5
 
 
 def require_agents_available(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
@@ -26,5 +23,5 @@ def require_agents_available(connection: ASGIConnection[Any, Any, Any, Any], _: 
         )
     if context.draining:
         raise ServiceUnavailable(
-            "This instance is shutting down; retry shortly", retry_after=DRAINING_RETRY_AFTER_SECONDS
+            "This instance is shutting down; retry shortly", retry_after=STOPPING_RETRY_AFTER_SECONDS
         )

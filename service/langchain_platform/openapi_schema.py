@@ -30,15 +30,44 @@ class ChainInputMarker:
 CHAIN_INPUT = ChainInputMarker()
 
 
+_BOUNDS = (("ge", "minimum"), ("le", "maximum"), ("gt", "exclusive_minimum"), ("lt", "exclusive_maximum"))
+
+
 class ClosedStructSchemaPlugin(StructSchemaPlugin):
-    """Marks structs with ``forbid_unknown_fields=True`` as ``additionalProperties: false``."""
+    """Marks structs with ``forbid_unknown_fields=True`` as ``additionalProperties: false``, and
+    states every constraint the decoder enforces: Litestar leaves out bounds of 0 (it tests them for
+    truth) and the constraints of list items (``thread_ids``' pattern), so a schema-valid body could
+    be refused."""
 
     def to_openapi_schema(self, field_definition: FieldDefinition, schema_creator: SchemaCreator) -> Schema:
         schema = super().to_openapi_schema(field_definition, schema_creator)
         info = msgspec.inspect.type_info(field_definition.type_)
-        if isinstance(info, msgspec.inspect.StructType) and info.forbid_unknown_fields:
-            schema.additional_properties = False
+        if isinstance(info, msgspec.inspect.StructType):
+            if info.forbid_unknown_fields:
+                schema.additional_properties = False
+            for field in info.fields:
+                prop = (schema.properties or {}).get(field.encode_name)
+                if isinstance(prop, Schema):
+                    _complete_constraints(prop, field.type)
         return schema
+
+
+def _complete_constraints(schema: Schema, info: msgspec.inspect.Type) -> None:
+    options = info.types if isinstance(info, msgspec.inspect.UnionType) else (info,)
+    for option in options:
+        if isinstance(option, msgspec.inspect.Metadata):  # Annotated: the constraints are on its type
+            option = option.type
+        if isinstance(option, msgspec.inspect.IntType | msgspec.inspect.FloatType):
+            for ours, theirs in _BOUNDS:
+                if getattr(option, ours) is not None and getattr(schema, theirs) is None:
+                    setattr(schema, theirs, getattr(option, ours))
+        elif isinstance(option, msgspec.inspect.StrType):
+            if option.pattern is not None and schema.pattern is None:
+                schema.pattern = option.pattern
+        elif isinstance(option, msgspec.inspect.ListType):
+            for array in (schema, *(schema.one_of or ())):
+                if isinstance(array, Schema) and isinstance(array.items, Schema):
+                    _complete_constraints(array.items, option.item_type)
 
 
 class ChainInputSchemaPlugin(OpenAPISchemaPlugin):

@@ -8,14 +8,29 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, TypeVar
 from urllib.parse import urlsplit
 
+from langchain_platform.principals import (
+    OPERATOR,
+    ConfiguredKey,
+    InvalidKeyEntry,
+    parse_api_keys_entry,
+    read_key_file,
+)
+from langchain_platform.state.url import (
+    Backend,
+    InvalidCheckpointerUrl,
+    default_checkpointer_url,
+    parse_checkpointer_url,
+)
+from langchain_platform.webhooks.signatures import webhook_secret_bytes
+
 LOG_LEVELS = ("CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG")
+DEFAULT_DATA_DIR = Path("/data")
 DEFAULT_AGENTS_CONFIG = Path(__file__).parent / "defaults" / "agents.yaml"
 # Webhooks authenticate by their HMAC signature: senders usually cannot add an API key header.
 DEFAULT_AUTH_EXEMPT_PATHS = (
@@ -26,8 +41,6 @@ DEFAULT_AUTH_EXEMPT_PATHS = (
     "/schema",
     "/api/webhooks",
 )
-CHECKPOINTER_SCHEMES = ("memory", "sqlite", "postgresql", "postgres")
-_SHA256_HEX = re.compile(r"^[0-9a-f]{64}$")
 _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"0", "false", "no", "off"})
 
@@ -42,29 +55,10 @@ class ConfigError(Exception):
         self.messages = messages
 
 
-def read_key_digests(path: Path) -> tuple[list[str], list[str]]:
-    """Parse an API keys file: SHA-256 hex digests one a line, ``#`` comments, blank lines ignored.
-
-    Returns (digests, problems); a problem names the line so the operator can fix it.
-    """
-    digests: list[str] = []
-    problems: list[str] = []
-    for number, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        line = raw.split("#", 1)[0].strip().lower()
-        if not line:
-            continue
-        if _SHA256_HEX.match(line):
-            digests.append(line)
-        else:
-            problems.append(
-                f"API_KEYS_FILE {path} line {number} is not a SHA-256 hex digest: "
-                "write the output of `langchain-platform hash-key`, never the key itself"
-            )
-    return digests, problems
-
-
 @dataclass(frozen=True)
 class Settings:
+    """Every setting with its default: ``from_env`` falls back to these, so each is written once."""
+
     openai_api_key: str | None = field(default=None, repr=False)
     openai_base_url: str | None = None
     anthropic_api_key: str | None = field(default=None, repr=False)
@@ -78,11 +72,12 @@ class Settings:
     http_tool_allowlist: tuple[str, ...] = ()
     max_history_messages: int = 40
     max_request_bytes: int = 1_048_576
-    data_dir: Path = Path("/data")
-    checkpointer_url: str = field(default="sqlite:///data/state.sqlite", repr=False)
+    data_dir: Path = DEFAULT_DATA_DIR
+    checkpointer_url: str = field(default=default_checkpointer_url(DEFAULT_DATA_DIR), repr=False)
     agents_config: Path = DEFAULT_AGENTS_CONFIG
     api_key_enabled: bool = True
-    api_keys: tuple[str, ...] = field(default=(), repr=False)
+    # API_KEY first (owner "default", scopes admin and agents), then each API_KEYS entry.
+    api_keys: tuple[ConfiguredKey, ...] = field(default=(), repr=False)
     api_keys_file: Path | None = None
     auth_exempt_paths: tuple[str, ...] = DEFAULT_AUTH_EXEMPT_PATHS
     log_level: str = "INFO"
@@ -91,10 +86,16 @@ class Settings:
     langsmith_endpoint: str | None = None
     langsmith_project: str = "langchain-platform"
     webhook_secret: str | None = field(default=None, repr=False)
+    webhook_tolerance_seconds: int = 300
+    webhook_legacy_signature: bool = False
     webhook_callback_allowlist: tuple[str, ...] = ()
     webhook_callback_timeout_seconds: float = 10.0
     webhook_callback_max_attempts: int = 3
     shutdown_grace_seconds: float = 30.0
+    http_max_header_line_bytes: int = 16_384
+    http_max_header_bytes: int = 65_536
+    http_header_timeout_seconds: float = 10.0
+    http_body_timeout_seconds: float = 30.0
 
     @property
     def llm_provider(self) -> Literal["openai", "anthropic"] | None:
@@ -109,10 +110,9 @@ class Settings:
         return self.llm_provider is not None
 
     @property
-    def checkpointer_backend(self) -> str:
+    def checkpointer_backend(self) -> Backend:
         """``memory``, ``sqlite`` or ``postgresql``: safe to show (the URL may hold a password)."""
-        scheme = urlsplit(self.checkpointer_url).scheme
-        return "postgresql" if scheme == "postgres" else scheme
+        return parse_checkpointer_url(self.checkpointer_url).backend
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -122,6 +122,9 @@ class Settings:
         if reader.errors:
             raise ConfigError(reader.errors)
         return settings
+
+
+_DEFAULTS = Settings()
 
 
 class _EnvReader:
@@ -186,7 +189,7 @@ class _EnvReader:
             self.errors.append(f"{name}: {path} is not readable by this user: fix its owner or mode")
 
     def data_dir(self) -> Path:
-        path = Path(self.raw("DATA_DIR") or "/data").absolute()
+        path = Path(self.raw("DATA_DIR") or _DEFAULTS.data_dir).absolute()
         existing = path
         while not existing.exists():
             existing = existing.parent
@@ -201,24 +204,20 @@ class _EnvReader:
     def checkpointer_url(self, data_dir: Path) -> str:
         text = self.raw("CHECKPOINTER_URL")
         if text is None:
-            return f"sqlite://{data_dir / 'state.sqlite'}"
-        parts = urlsplit(text)
-        fix = "use memory://, sqlite:///abs/path or postgresql://user:pw@host:5432/db"
-        if parts.scheme not in CHECKPOINTER_SCHEMES:
-            self.errors.append(f"CHECKPOINTER_URL has unknown scheme {parts.scheme!r}: {fix}")
-        elif parts.scheme == "sqlite" and (parts.netloc or not parts.path.startswith("/")):
-            self.errors.append(f"CHECKPOINTER_URL sqlite path must be absolute (sqlite:///abs/path): {fix}")
-        elif parts.scheme.startswith("postgres") and not parts.hostname:
-            self.errors.append(f"CHECKPOINTER_URL names no PostgreSQL host: {fix}")
+            return default_checkpointer_url(data_dir)
+        try:
+            parse_checkpointer_url(text)
+        except InvalidCheckpointerUrl as exc:
+            self.errors.append(str(exc))
         return text
 
     def log_level(self) -> str:
-        text = (self.raw("LOG_LEVEL") or "INFO").upper()
+        text = (self.raw("LOG_LEVEL") or _DEFAULTS.log_level).upper()
         if text == "WARN":
             text = "WARNING"
         if text not in LOG_LEVELS:
             self.errors.append(f"LOG_LEVEL={text!r} is not a level: set one of {', '.join(LOG_LEVELS)}")
-            return "INFO"
+            return _DEFAULTS.log_level
         return text
 
     def exempt_paths(self) -> tuple[str, ...]:
@@ -230,15 +229,29 @@ class _EnvReader:
                 self.errors.append(f"AUTH_EXEMPT_PATHS entry {path!r} must start with '/': e.g. /health")
         return tuple(p.rstrip("/") or "/" for p in paths)
 
-    def auth(self) -> tuple[bool, tuple[str, ...], Path | None]:
-        enabled = self.boolean("API_KEY_ENABLED", True)
-        keys = tuple(k for k in ((self.raw("API_KEY") or ""), *self.csv("API_KEYS")) if k)
+    def api_keys(self) -> tuple[ConfiguredKey, ...]:
+        keys: list[ConfiguredKey] = []
+        operator_key = self.raw("API_KEY")
+        if operator_key is not None:
+            keys.append(ConfiguredKey(operator_key, OPERATOR))
+        for number, entry in enumerate(self.csv("API_KEYS"), start=1):
+            try:
+                keys.append(parse_api_keys_entry(entry))
+            except InvalidKeyEntry as exc:
+                self.errors.append(
+                    f"API_KEYS entry {number}: {exc}; write name:scope+scope:key or a bare key without ':'"
+                )
+        return tuple(keys)
+
+    def auth(self) -> tuple[bool, tuple[ConfiguredKey, ...], Path | None]:
+        enabled = self.boolean("API_KEY_ENABLED", _DEFAULTS.api_key_enabled)
+        keys = self.api_keys()
         keys_file_text = self.raw("API_KEYS_FILE")
         keys_file = Path(keys_file_text) if keys_file_text else None
         if keys_file is not None:
             self.readable_file("API_KEYS_FILE", keys_file)
             if keys_file.is_file() and os.access(keys_file, os.R_OK):
-                self.errors.extend(read_key_digests(keys_file)[1])
+                self.errors.extend(read_key_file(keys_file)[1])
         if enabled and not keys and keys_file is None:
             self.errors.append(
                 "API_KEY_ENABLED=true but no key is configured: set API_KEY, API_KEYS (comma separated) "
@@ -247,31 +260,66 @@ class _EnvReader:
             )
         return enabled, keys, keys_file
 
+    def webhook_secret(self) -> str | None:
+        text = self.raw("WEBHOOK_SECRET")
+        if text is not None:
+            try:
+                webhook_secret_bytes(text)
+            except ValueError:
+                self.errors.append(
+                    "WEBHOOK_SECRET starts with whsec_ but the rest is not base64: "
+                    "paste the whole secret the sender shows, or use a plain string"
+                )
+        return text
+
+    def http_limits(self) -> tuple[int, int, float, float]:
+        d = _DEFAULTS
+        line = self.number("HTTP_MAX_HEADER_LINE_BYTES", d.http_max_header_line_bytes, int, 1024, 1_048_576)
+        total = self.number("HTTP_MAX_HEADER_BYTES", d.http_max_header_bytes, int, 4096, 16_777_216)
+        if total < line:
+            self.errors.append(
+                f"HTTP_MAX_HEADER_BYTES={total} is below HTTP_MAX_HEADER_LINE_BYTES={line}: "
+                "the whole head cannot be smaller than one of its lines; raise it or lower the line limit"
+            )
+        head_timeout = self.number(
+            "HTTP_HEADER_TIMEOUT_SECONDS", d.http_header_timeout_seconds, float, 0.1, 3600.0
+        )
+        body_timeout = self.number(
+            "HTTP_BODY_TIMEOUT_SECONDS", d.http_body_timeout_seconds, float, 0.1, 86400.0
+        )
+        return line, total, head_timeout, body_timeout
+
     def build(self) -> Settings:
         data_dir = self.data_dir()
         agents_config = Path(self.raw("AGENTS_CONFIG") or DEFAULT_AGENTS_CONFIG)
         self.readable_file("AGENTS_CONFIG", agents_config)
         api_key_enabled, api_keys, api_keys_file = self.auth()
         langsmith_api_key = self.raw("LANGSMITH_API_KEY")
-        langsmith_wanted = self.boolean("LANGSMITH_TRACING", False)
+        langsmith_wanted = self.boolean("LANGSMITH_TRACING", _DEFAULTS.langsmith_tracing)
         if langsmith_wanted and not langsmith_api_key:
             logging.getLogger(__name__).warning(
                 "LANGSMITH_TRACING=true without LANGSMITH_API_KEY: tracing stays off; set LANGSMITH_API_KEY"
             )
+        d = _DEFAULTS
+        header_line, header_total, header_timeout, body_timeout = self.http_limits()
         return Settings(
             openai_api_key=self.raw("OPENAI_API_KEY"),
             openai_base_url=self.http_url("OPENAI_BASE_URL"),
             anthropic_api_key=self.raw("ANTHROPIC_API_KEY"),
-            llm_model=self.raw("LLM_MODEL") or "gpt-4o-mini",
-            llm_temperature=self.number("LLM_TEMPERATURE", 0.7, float, 0.0, 2.0),
-            llm_max_tokens=self.number("LLM_MAX_TOKENS", 1024, int, 1, 1_000_000),
-            llm_timeout_seconds=self.number("LLM_TIMEOUT_SECONDS", 60.0, float, 0.1, 3600.0),
-            llm_max_retries=self.number("LLM_MAX_RETRIES", 2, int, 0, 20),
-            tool_timeout_seconds=self.number("TOOL_TIMEOUT_SECONDS", 10.0, float, 0.1, 3600.0),
-            run_timeout_seconds=self.number("RUN_TIMEOUT_SECONDS", 120.0, float, 0.1, 86400.0),
+            llm_model=self.raw("LLM_MODEL") or d.llm_model,
+            llm_temperature=self.number("LLM_TEMPERATURE", d.llm_temperature, float, 0.0, 2.0),
+            llm_max_tokens=self.number("LLM_MAX_TOKENS", d.llm_max_tokens, int, 1, 1_000_000),
+            llm_timeout_seconds=self.number("LLM_TIMEOUT_SECONDS", d.llm_timeout_seconds, float, 0.1, 3600.0),
+            llm_max_retries=self.number("LLM_MAX_RETRIES", d.llm_max_retries, int, 0, 20),
+            tool_timeout_seconds=self.number(
+                "TOOL_TIMEOUT_SECONDS", d.tool_timeout_seconds, float, 0.1, 3600.0
+            ),
+            run_timeout_seconds=self.number(
+                "RUN_TIMEOUT_SECONDS", d.run_timeout_seconds, float, 0.1, 86400.0
+            ),
             http_tool_allowlist=tuple(h.lower() for h in self.csv("HTTP_TOOL_ALLOWLIST")),
-            max_history_messages=self.number("MAX_HISTORY_MESSAGES", 40, int, 1, 100_000),
-            max_request_bytes=self.number("MAX_REQUEST_BYTES", 1_048_576, int, 1024, 1_073_741_824),
+            max_history_messages=self.number("MAX_HISTORY_MESSAGES", d.max_history_messages, int, 1, 100_000),
+            max_request_bytes=self.number("MAX_REQUEST_BYTES", d.max_request_bytes, int, 1024, 1_073_741_824),
             data_dir=data_dir,
             checkpointer_url=self.checkpointer_url(data_dir),
             agents_config=agents_config,
@@ -283,12 +331,24 @@ class _EnvReader:
             langsmith_tracing=langsmith_wanted and langsmith_api_key is not None,
             langsmith_api_key=langsmith_api_key,
             langsmith_endpoint=self.http_url("LANGSMITH_ENDPOINT"),
-            langsmith_project=self.raw("LANGSMITH_PROJECT") or "langchain-platform",
-            webhook_secret=self.raw("WEBHOOK_SECRET"),
+            langsmith_project=self.raw("LANGSMITH_PROJECT") or d.langsmith_project,
+            webhook_secret=self.webhook_secret(),
+            webhook_tolerance_seconds=self.number(
+                "WEBHOOK_TOLERANCE_SECONDS", d.webhook_tolerance_seconds, int, 1, 86_400
+            ),
+            webhook_legacy_signature=self.boolean("WEBHOOK_LEGACY_SIGNATURE", d.webhook_legacy_signature),
             webhook_callback_allowlist=tuple(h.lower() for h in self.csv("WEBHOOK_CALLBACK_ALLOWLIST")),
             webhook_callback_timeout_seconds=self.number(
-                "WEBHOOK_CALLBACK_TIMEOUT_SECONDS", 10.0, float, 0.1, 3600.0
+                "WEBHOOK_CALLBACK_TIMEOUT_SECONDS", d.webhook_callback_timeout_seconds, float, 0.1, 3600.0
             ),
-            webhook_callback_max_attempts=self.number("WEBHOOK_CALLBACK_MAX_ATTEMPTS", 3, int, 1, 100),
-            shutdown_grace_seconds=self.number("SHUTDOWN_GRACE_SECONDS", 30.0, float, 0.0, 3600.0),
+            webhook_callback_max_attempts=self.number(
+                "WEBHOOK_CALLBACK_MAX_ATTEMPTS", d.webhook_callback_max_attempts, int, 1, 100
+            ),
+            shutdown_grace_seconds=self.number(
+                "SHUTDOWN_GRACE_SECONDS", d.shutdown_grace_seconds, float, 0.0, 3600.0
+            ),
+            http_max_header_line_bytes=header_line,
+            http_max_header_bytes=header_total,
+            http_header_timeout_seconds=header_timeout,
+            http_body_timeout_seconds=body_timeout,
         )

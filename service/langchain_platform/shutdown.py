@@ -3,8 +3,10 @@
 uvicorn stops accepting connections as soon as its own SIGTERM handler runs. To let a load balancer
 see ``/health/ready`` turn 503 and to let in-flight agent runs finish, our handler runs first: it
 marks the process as draining (readiness and agent endpoints answer 503 from then on), waits until
-the runtime is idle or ``SHUTDOWN_GRACE_SECONDS`` pass, and only then hands over to uvicorn's handler.
-A second SIGTERM skips the wait.
+the runtime is idle or ``SHUTDOWN_GRACE_SECONDS`` pass, ends the runs still going (each answers
+``RunCancelled``: a 503 problem, or its stream's ``error`` event) and only then hands over to
+uvicorn's handler, whose own cancellation would cut them without an answer. A second SIGTERM skips
+the wait.
 """
 
 from __future__ import annotations
@@ -25,6 +27,9 @@ if TYPE_CHECKING:
 
 _log = structlog.get_logger("langchain_platform.shutdown")
 
+# A stopped run ends at its next await; this only bounds a run stuck in a blocking call.
+STOPPED_RUNS_WAIT_SECONDS = 2.0
+
 _SignalHandler = Callable[[int, FrameType | None], Any] | int | None
 
 
@@ -35,6 +40,14 @@ def _hand_over(previous: _SignalHandler, signum: int, frame: FrameType | None) -
         # No server handler to defer to (default or ignored): restore it and let it act.
         signal.signal(signum, previous if previous is not None else signal.SIG_DFL)
         signal.raise_signal(signum)
+
+
+async def stop_runs(runtime: AgentRuntime) -> None:
+    """End the runs still going after the grace period, and give their answers time to go out."""
+    stopped = runtime.stop_runs()
+    _log.warning("drain grace period over; stopping the runs still in flight", stopped_runs=stopped)
+    if not await runtime.wait_idle(STOPPED_RUNS_WAIT_SECONDS):
+        _log.warning("runs still in flight after being stopped", in_flight_runs=runtime.in_flight_runs())
 
 
 def install_signal_handlers(context: PlatformContext, runtime: AgentRuntime) -> Callable[[], None]:
@@ -50,11 +63,10 @@ def install_signal_handlers(context: PlatformContext, runtime: AgentRuntime) -> 
     async def drain_then_stop(signum: int, frame: FrameType | None) -> None:
         in_flight = runtime.in_flight_runs()
         _log.warning("SIGTERM received: draining", in_flight_runs=in_flight, grace_seconds=grace)
-        idle = await runtime.wait_idle(grace)
-        _log.warning(
-            "drain finished" if idle else "drain grace period over; stopping with runs still in flight",
-            in_flight_runs=runtime.in_flight_runs(),
-        )
+        if await runtime.wait_idle(grace):
+            _log.warning("drain finished")
+        else:
+            await stop_runs(runtime)
         _hand_over(previous_term, signum, frame)
 
     def on_term(signum: int, frame: FrameType | None) -> None:

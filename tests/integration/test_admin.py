@@ -7,9 +7,9 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
+from harness.http_checks import assert_problem, token
+from harness.platform_server import PlatformServer
 from tests.conftest import API_KEY, Launcher
-from tests.support.http_checks import assert_problem, token
-from tests.support.platform_server import PlatformServer
 
 INVOKE = "/api/enterprise/agents/plain/invoke"
 

@@ -9,10 +9,10 @@ from typing import Any
 import httpx
 import pytest
 
+from harness.http_checks import assert_problem, parse_sse, token
+from harness.platform_server import PlatformServer
+from harness.stub_openai import StubOpenAI
 from tests.conftest import API_KEY, OPENAI_KEY, Launcher
-from tests.support.http_checks import assert_problem, parse_sse, token
-from tests.support.platform_server import PlatformServer
-from tests.support.stub_openai import StubOpenAI
 
 MAX_HISTORY = 6
 AGENTS = "/api/enterprise/agents"

@@ -13,9 +13,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from harness.http_checks import assert_problem, wait_until
+from harness.platform_server import PlatformServer
 from tests.conftest import API_KEY, OPENAI_KEY, Launcher
-from tests.support.http_checks import assert_problem, wait_until
-from tests.support.platform_server import PlatformServer
 
 PROTECTED = "/api/enterprise/agents"
 EXTRA_KEYS = ("extra-key-one-7c1d", "extra-key-two-9e2f")

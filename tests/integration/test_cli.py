@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from harness.platform_server import CLI, cli_env
 from tests.conftest import AGENTS_FILE, API_KEY, OPENAI_KEY
-from tests.support.platform_server import CLI, cli_env
 
 
 def run_cli(*args: str, env: dict[str, str], stdin: str | None = None) -> subprocess.CompletedProcess[str]:
@@ -109,3 +109,16 @@ def test_version_flag(good_env: dict[str, str]) -> None:
 def test_bad_command_line_exits_2() -> None:
     assert run_cli("serve", "--workers", "many", env={}).returncode == 2
     assert run_cli("no-such-command", env={}).returncode == 2
+
+
+def test_hash_key_prints_a_whole_keys_file_line_with_owner_and_scopes() -> None:
+    digest = hashlib.sha256(b"ops-key").hexdigest()
+    full = run_cli("hash-key", "--owner", "ops", "--scopes", "admin,agents", env={}, stdin="ops-key\n")
+    assert full.returncode == 0, full.stderr
+    assert full.stdout.strip() == f"{digest} owner=ops scopes=admin,agents"
+    owner_only = run_cli("hash-key", "--owner", "team-a", "ops-key", env={})
+    assert owner_only.stdout.strip() == f"{digest} owner=team-a scopes=agents"
+    bad = run_cli("hash-key", "--scopes", "root", "ops-key", env={})
+    assert bad.returncode == 2
+    assert "scopes" in bad.stderr
+    assert "ops-key" not in bad.stderr

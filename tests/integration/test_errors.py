@@ -9,10 +9,10 @@ from typing import Any
 import httpx
 import pytest
 
+from harness.http_checks import assert_problem, parse_sse, token, wait_until
+from harness.platform_server import PlatformServer
+from harness.stub_openai import StubOpenAI
 from tests.conftest import API_KEY, Launcher
-from tests.support.http_checks import assert_problem, parse_sse, token, wait_until
-from tests.support.platform_server import PlatformServer
-from tests.support.stub_openai import StubOpenAI
 
 LLM_TIMEOUT = 2
 LLM_RETRIES = 1

@@ -12,22 +12,23 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.support.http_checks import parse_sse, wait_until
-from tests.support.ports import free_port
+from harness import REPO_ROOT
+from harness.http_checks import parse_sse, wait_until
+from harness.ports import free_port
 
-SUPPORT = Path(__file__).resolve().parents[1] / "support"
+# By path, as Molecule's prepare step copies the OpenAI stub into test hosts.
+SCRIPTS = REPO_ROOT / "harness"
 PYTHON = shutil.which("python3", path="/usr/bin:/bin") or sys.executable
 
 
 def run_script(name: str, *args: str) -> Iterator[str]:
     port = free_port()
     proc = subprocess.Popen(
-        [PYTHON, "-I", str(SUPPORT / name), "--host", "127.0.0.1", "--port", str(port), *args],
+        [PYTHON, "-I", str(SCRIPTS / name), "--host", "127.0.0.1", "--port", str(port), *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
     )

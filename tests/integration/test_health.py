@@ -8,10 +8,10 @@ from pathlib import Path
 import httpx
 import pytest
 
+from harness.http_checks import assert_problem
+from harness.platform_server import PlatformServer
+from harness.stub_openai import StubOpenAI
 from tests.conftest import API_KEY, Launcher
-from tests.support.http_checks import assert_problem
-from tests.support.platform_server import PlatformServer
-from tests.support.stub_openai import StubOpenAI
 
 HEALTH_FIELDS = {
     "status",

@@ -7,10 +7,10 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.samples import Sample
 
+from harness.http_checks import token
+from harness.platform_server import PlatformServer
+from harness.stub_openai import StubOpenAI
 from tests.conftest import API_KEY, Launcher
-from tests.support.http_checks import token
-from tests.support.platform_server import PlatformServer
-from tests.support.stub_openai import StubOpenAI
 
 
 @pytest.fixture(scope="module")

@@ -8,9 +8,9 @@ import time
 
 import httpx
 
+from harness.http_checks import assert_problem, token, wait_until
+from harness.stub_openai import StubOpenAI
 from tests.conftest import API_KEY, Launcher
-from tests.support.http_checks import assert_problem, token, wait_until
-from tests.support.stub_openai import StubOpenAI
 
 
 def test_sigterm_drains_in_flight_runs(launch: Launcher, stub_llm: StubOpenAI) -> None:

@@ -11,9 +11,9 @@ from typing import Any
 import httpx
 import pytest
 
+from harness.http_checks import assert_problem, token
+from harness.platform_server import PlatformServer
 from tests.conftest import API_KEY, Launcher
-from tests.support.http_checks import assert_problem, token
-from tests.support.platform_server import PlatformServer
 
 TOOL_TIMEOUT = 1
 RUN_TIMEOUT = 3

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 
+from harness.http_checks import token, wait_until
+from harness.stub_langsmith import StubLangSmith
 from tests.conftest import API_KEY, Launcher
-from tests.support.http_checks import token, wait_until
-from tests.support.stub_langsmith import StubLangSmith
 
 LANGSMITH_KEY = "lsv2_pt_test_0a1b2c3d4e5f"
 PROJECT = "platform-tests"

@@ -1,9 +1,12 @@
-"""Webhooks: signed inbound events, run status, and signed callbacks to a loopback receiver."""
+"""Webhooks: signed inbound events, run status, and signed callbacks to a loopback receiver.
+
+Events and callbacks are checked with ``harness.standard_webhooks``, written from the Standard
+Webhooks spec apart from the service; replays, stale times and redirected events are in
+``tests/resilience/test_webhook_replay.py``.
+"""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import threading
 import time
@@ -14,24 +17,24 @@ from typing import Any
 import httpx
 import pytest
 
+from harness.http_checks import assert_problem, token, wait_until
+from harness.platform_server import PlatformServer
+from harness.standard_webhooks import signed_headers, verified
 from tests.conftest import API_KEY, Launcher
-from tests.support.http_checks import assert_problem, token, wait_until
-from tests.support.platform_server import PlatformServer
 
 SECRET = "webhook-secret-for-tests-8c2d"
 HOOK = "/api/webhooks/plain"
 ALLOWED_HOST = "127.0.0.2"
 
 
-def sign(body: bytes, secret: str = SECRET) -> str:
-    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-
-
-def post_event(server: PlatformServer, event: dict[str, Any], signature: str | None = None) -> httpx.Response:
-    body = json.dumps(event).encode()
-    headers = {"Content-Type": "application/json", "X-API-Key": API_KEY}
-    headers["X-Signature-256"] = signature if signature is not None else sign(body)
-    return httpx.post(f"{server.url}{HOOK}", content=body, headers=headers, timeout=10)
+def post_event(
+    server: PlatformServer, event: dict[str, Any], headers: dict[str, str] | None = None
+) -> httpx.Response:
+    """POST ``event`` for agent plain (named in the body, as the signature requires), signed unless
+    ``headers`` are given."""
+    body = json.dumps({"agent": "plain", **event}).encode()
+    sent = {"X-API-Key": API_KEY, **(headers if headers is not None else signed_headers(SECRET, body))}
+    return httpx.post(f"{server.url}{HOOK}", content=body, headers=sent, timeout=10)
 
 
 def run_status(server: PlatformServer, run_id: str) -> dict[str, Any]:
@@ -125,10 +128,11 @@ def test_signed_event_runs_the_agent(server: PlatformServer) -> None:
 
 def test_bad_signature_is_401(server: PlatformServer) -> None:
     event = {"input": "forged"}
-    body = json.dumps(event).encode()
-    assert_problem(post_event(server, event, signature=sign(body, "not-the-secret")), 401)
-    assert_problem(post_event(server, event, signature=""), 401)
-    assert_problem(post_event(server, event, signature=sign(body + b" ")), 401)  # signed other bytes
+    body = json.dumps({"agent": "plain", **event}).encode()
+    assert_problem(post_event(server, event, headers=signed_headers("not-the-secret", body)), 401)
+    assert_problem(post_event(server, event, headers={"Content-Type": "application/json"}), 401)
+    other_bytes = signed_headers(SECRET, body + b" ")
+    assert_problem(post_event(server, event, headers=other_bytes), 401, "webhook-signature")
 
 
 def test_unknown_run_is_404(server: PlatformServer) -> None:
@@ -168,7 +172,9 @@ def test_callback_delivers_a_signed_result(server: PlatformServer, receiver: Rec
     wait_until(lambda: receiver.received, timeout=15, what="the callback")
     status, headers, body = receiver.received[0]
     assert status == 200
-    assert hmac.compare_digest(headers["x-signature-256"], sign(body)), "callback signature does not verify"
+    assert verified(SECRET, headers, body), f"callback signature does not verify: {headers}"
+    assert headers["webhook-id"] == f"msg_{run_id}"
+    assert "x-signature-256" not in headers, "the deprecated header is sent only with the setting"
     payload = json.loads(body)
     assert payload["run_id"] == run_id
     assert payload["status"] == "succeeded"
@@ -186,4 +192,6 @@ def test_callback_is_retried_until_it_is_taken(server: PlatformServer) -> None:
     assert [status for status, _, _ in flaky.received] == [500, 500, 200]
     bodies = {body for _, _, body in flaky.received}
     assert len(bodies) == 1, "every attempt carries the same signed body"
+    assert {headers["webhook-id"] for _, headers, _ in flaky.received} == {f"msg_{run_id}"}
+    assert all(verified(SECRET, headers, body) for _, headers, body in flaky.received)
     assert "3 attempt" in outcome

@@ -41,6 +41,7 @@ def test_quick_bench_prints_figures_and_no_errors() -> None:
         ("reference", "agent"),
         ("service-1w", "health"),
         ("service-1w", "agent"),
+        ("service-1w", "openai"),
     }, done.stdout
     for row in rows:
         assert float(row[4]) > 0, f"no requests completed: {row}"

@@ -14,9 +14,9 @@ from collections.abc import Iterator
 
 import pytest
 
+from harness.http_checks import assert_problem, token, wait_until
+from harness.postgres import LocalPostgres, postgres_bin_dir
 from tests.conftest import API_KEY, Launcher
-from tests.support.http_checks import assert_problem, token, wait_until
-from tests.support.postgres import LocalPostgres, postgres_bin_dir
 
 INVOKE = "/api/enterprise/agents/assistant/invoke"
 

@@ -14,10 +14,10 @@ from pathlib import Path
 import httpx
 import pytest
 
+from harness.http_checks import token, wait_until
+from harness.stub_openai import StubOpenAI
 from tests.conftest import API_KEY, Launcher
 from tests.resilience.sqlite_check import integrity_check
-from tests.support.http_checks import token, wait_until
-from tests.support.stub_openai import StubOpenAI
 
 INVOKE = "/api/enterprise/agents/assistant/invoke"
 # How long after a restart a client may still get 409 from the killed run's lease.

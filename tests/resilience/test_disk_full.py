@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
+from harness.http_checks import token, wait_until
 from tests.conftest import API_KEY, Launcher
 from tests.resilience.sqlite_check import integrity_check
-from tests.support.http_checks import token, wait_until
 
 INVOKE = "/api/enterprise/agents/assistant/invoke"
 FS_SIZE = "16m"

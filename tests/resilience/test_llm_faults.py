@@ -12,11 +12,11 @@ import time
 import httpx
 import pytest
 
+from harness.http_checks import assert_problem, token, wait_until
+from harness.platform_server import PlatformServer
+from harness.ports import free_port
+from harness.stub_openai import StubOpenAI
 from tests.conftest import API_KEY, Launcher
-from tests.support.http_checks import assert_problem, token, wait_until
-from tests.support.platform_server import PlatformServer
-from tests.support.ports import free_port
-from tests.support.stub_openai import StubOpenAI
 
 INVOKE = "/api/enterprise/agents/assistant/invoke"
 LLM_TIMEOUT = 2

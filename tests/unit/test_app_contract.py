@@ -3,8 +3,6 @@ the OpenAPI document's error answers, and the agents built at start."""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,11 +12,13 @@ from langchain.agents import create_agent
 from langchain_platform.agents import runtime as runtime_module
 from langchain_platform.agents.runtime import AgentRuntime
 from langchain_platform.app import create_app
+from langchain_platform.principals import OPERATOR
 from langchain_platform.settings import LOG_LEVELS, Settings
 from litestar.testing import TestClient
 
+from harness.standard_webhooks import signed_headers
+from harness.stub_openai import StubOpenAI
 from tests.conftest import API_KEY, service_env
-from tests.support.stub_openai import StubOpenAI
 
 SECRET = "unit-webhook-secret"
 PROBLEM = "application/problem+json"
@@ -33,18 +33,17 @@ def client(tmp_path: Path, stub_llm: StubOpenAI) -> Iterator[TestClient[Any]]:
 
 
 def signed(body: bytes) -> dict[str, str]:
-    digest = hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
-    return {"Content-Type": "application/json", "X-Signature-256": f"sha256={digest}"}
+    return signed_headers(SECRET, body)
 
 
 def test_webhooks_need_a_signature_not_a_key_but_runs_need_a_key(client: TestClient[Any]) -> None:
-    body = b'{"input": "hello from a webhook"}'
+    body = b'{"input": "hello from a webhook", "agent": "assistant"}'
     accepted = client.post("/api/webhooks/assistant", content=body, headers=signed(body))
     assert accepted.status_code == 202, accepted.text
 
     unsigned = client.post("/api/webhooks/assistant", content=body)
     assert unsigned.status_code == 401
-    assert "X-Signature-256" in unsigned.json()["detail"]
+    assert "webhook-signature" in unsigned.json()["detail"]
 
     status_url = accepted.json()["status_url"]
     anonymous = client.get(status_url)
@@ -114,7 +113,7 @@ async def test_start_builds_every_agent_once_and_compiled_graph_returns_it(
     try:
         assert sorted(built) == ["assistant", "fetcher", "plain"]
         graph = await runtime.compiled_graph("assistant")
-        run = await runtime.prepare_run("assistant", None)
+        run = await runtime.prepare_run("assistant", None, principal=OPERATOR)
         answer = await run.invoke("hello")
         assert answer.output == "Echo: hello"
         assert await runtime.compiled_graph("assistant") is graph

@@ -7,9 +7,15 @@ from pathlib import Path
 
 import pytest
 from langchain_platform.auth import KeyStore, hash_key, path_is_exempt, presented_key
+from langchain_platform.principals import ConfiguredKey, parse_api_keys_entry
 
 # sha256("secret"), as printed by `printf secret | sha256sum`
 SECRET_DIGEST = "2bb80d537b1da3e38bd30361aa855686bde0eacd7162fef6a25fe97bf527a25b"
+
+
+def env(*entries: str) -> tuple[ConfiguredKey, ...]:
+    """Keys as API_KEYS gives them."""
+    return tuple(parse_api_keys_entry(entry) for entry in entries)
 
 
 def write_keys(path: Path, *keys: str, comment: str = "# keys") -> None:
@@ -26,7 +32,7 @@ def test_hash_key_is_sha256_hex() -> None:
 
 
 def test_every_configured_key_is_valid_and_nothing_else() -> None:
-    store = KeyStore(("alpha", "beta"), None)
+    store = KeyStore(env("alpha", "beta"), None)
     assert store.verify("alpha")
     assert store.verify("beta")
     assert not store.verify("gamma")
@@ -36,14 +42,14 @@ def test_every_configured_key_is_valid_and_nothing_else() -> None:
 
 
 def test_store_holds_digests_not_keys() -> None:
-    store = KeyStore(("plain-key-value",), None)
+    store = KeyStore(env("plain-key-value"), None)
     assert "plain-key-value" not in repr(vars(store))
 
 
 def test_keys_file_digests_are_valid(tmp_path: Path) -> None:
     keys = tmp_path / "api-keys"
     write_keys(keys, "from-file")
-    store = KeyStore(("from-env",), keys)
+    store = KeyStore(env("from-env"), keys)
     assert store.verify("from-file")
     assert store.verify("from-env")
     assert store.digest_count == 2
@@ -75,7 +81,7 @@ def test_change_is_noticed_only_after_the_recheck_interval(tmp_path: Path) -> No
 def test_deleted_keys_file_revokes_its_keys_but_not_env_keys(tmp_path: Path) -> None:
     keys = tmp_path / "api-keys"
     write_keys(keys, "file-key")
-    store = KeyStore(("env-key",), keys, recheck_seconds=0)
+    store = KeyStore(env("env-key"), keys, recheck_seconds=0)
     assert store.verify("file-key")
     keys.unlink()
     assert not store.verify("file-key")
@@ -116,3 +122,9 @@ def test_key_comes_from_x_api_key_or_bearer_token() -> None:
 )
 def test_exempt_paths_cover_their_sub_paths_only(path: str, exempt: bool) -> None:
     assert path_is_exempt(path, ("/health", "/metrics", "/schema")) is exempt
+
+
+def test_an_empty_x_api_key_falls_back_to_the_bearer_token() -> None:
+    assert presented_key(headers(("X-API-Key", ""), ("Authorization", "Bearer k3"))) == "k3"  # type: ignore[arg-type]
+    assert presented_key(headers(("X-API-Key", "  "), ("Authorization", "Bearer k3"))) == "k3"  # type: ignore[arg-type]
+    assert not presented_key(headers(("X-API-Key", "")))  # type: ignore[arg-type]

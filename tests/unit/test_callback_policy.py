@@ -5,8 +5,10 @@ from __future__ import annotations
 import socket
 
 import pytest
-from langchain_platform.agents.callback_policy import CallbackPolicy, CallbackRefused
-from langchain_platform.agents.webhooks import sign, signature_valid
+from langchain_platform.webhooks.callback_policy import CallbackPolicy
+from langchain_platform.webhooks.errors import CallbackRefused
+from langchain_platform.webhooks.signatures import legacy_sign as sign
+from langchain_platform.webhooks.signatures import legacy_signature_valid as signature_valid
 
 
 def resolver_for(table: dict[str, list[str]]):  # type: ignore[no-untyped-def]
@@ -95,7 +97,7 @@ async def test_real_dns_for_localhost_is_refused_unless_allowed() -> None:
     await CallbackPolicy.from_allowlist(["127.0.0.0/8", "::1/128"]).check("http://localhost:8000/")
 
 
-def test_signature_is_hmac_sha256_of_the_raw_body() -> None:
+def test_legacy_signature_is_hmac_sha256_of_the_raw_body() -> None:
     body = b'{"input":"hello"}'
     # Known answer from an independent implementation:
     # printf '%s' '{"input":"hello"}' | openssl dgst -sha256 -hmac secret

@@ -9,8 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from harness.stub_openai import StubOpenAI
 from tests.conftest import API_KEY, service_env
-from tests.support.stub_openai import StubOpenAI
 
 NEVER_IMPORTED = ("faker", "polyfactory")
 POSTGRES_ONLY = ("psycopg", "psycopg_pool")

@@ -1,36 +1,18 @@
-"""bench/loadgen.py: its statistics, its guards, and a bounded run against a real loopback server."""
+"""harness/loadgen.py: its statistics, its guards, and a bounded run against a real loopback server."""
 
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import json
-import sys
 import threading
 import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
 
-_LOADGEN_PATH = Path(__file__).resolve().parents[2] / "bench" / "loadgen.py"
-
-
-def _load_module() -> ModuleType:
-    # bench/ is a folder of scripts, not a package: load the file itself.
-    spec = importlib.util.spec_from_file_location("loadgen", _LOADGEN_PATH)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["loadgen"] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-loadgen = _load_module()
+from harness import loadgen
 
 
 def sample(status: int | None, latency_s: float = 0.01, upstream: str | None = None) -> object:

@@ -11,16 +11,17 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from langchain_platform.agents.run_guard import (
+from langchain_platform.state.backend import StateBackend
+from langchain_platform.state.errors import ThreadBusy
+from langchain_platform.state.run_guard import (
     BOOT_ID_ENV,
     RunGuard,
     owner_id,
     release_leases_of_previous_boots,
 )
-from langchain_platform.agents.state import StateBackend
-from langchain_platform.agents.store import LeaseRefused, MemoryStore, PlatformStore
-from langchain_platform.agents.store_sqlite import SqliteStore
-from langchain_platform.errors import Conflict
+from langchain_platform.state.store import LeaseRefused, PlatformStore
+from langchain_platform.state.store_memory import MemoryStore
+from langchain_platform.state.store_sqlite import SqliteStore
 
 
 @pytest.fixture
@@ -42,14 +43,14 @@ async def test_second_connection_sees_the_lease_and_gets_it_after_release(
     guard_a, guard_b = RunGuard(first), RunGuard(second)
 
     lease_a = await guard_a.acquire("thread-1", "run-a")
-    with pytest.raises(Conflict) as busy:
+    with pytest.raises(ThreadBusy) as busy:
         await guard_b.acquire("thread-1", "run-b")
     assert busy.value.detail == "thread thread-1 is busy with run run-a"
 
     lease_c = await guard_b.acquire("thread-2", "run-c")  # other threads are independent
 
     await second.release_run_lock("thread-1", "run-b")  # not the holder: nothing happens
-    with pytest.raises(Conflict):
+    with pytest.raises(ThreadBusy):
         await guard_b.acquire("thread-1", "run-b")
 
     await lease_a.release()
@@ -155,7 +156,7 @@ async def test_postgres_lease_is_shared_between_two_backends(
         guard_a, guard_b = RunGuard(store_a), RunGuard(store_b)
 
         lease = await guard_a.acquire("pg-thread", "run-a")
-        with pytest.raises(Conflict, match="thread pg-thread is busy with run run-a"):
+        with pytest.raises(ThreadBusy, match="thread pg-thread is busy with run run-a"):
             await guard_b.acquire("pg-thread", "run-b")
         await lease.release()
         lease = await guard_b.acquire("pg-thread", "run-b")
@@ -177,16 +178,16 @@ async def agent_ownership_and_heartbeat(store: PlatformStore, thread: str = "own
     """The checks every store must pass: thread ownership with the lease, renewal while running."""
     guard = RunGuard(store, lease_seconds=0.3, heartbeat_seconds=0.1)
     lease = await guard.acquire(thread, "r1", agent="alpha")
-    with pytest.raises(Conflict, match=f"thread {thread} is busy with run r1"):
+    with pytest.raises(ThreadBusy, match=f"thread {thread} is busy with run r1"):
         await guard.acquire(thread, "r2", agent="alpha")
     # Renewed by the heartbeat: still held well after the 0.3 s lease would have run out.
     await asyncio.sleep(0.8)
-    with pytest.raises(Conflict, match="busy with run r1"):
+    with pytest.raises(ThreadBusy, match="busy with run r1"):
         await guard.acquire(thread, "r2", agent="alpha")
     await lease.release()
 
     # The lease recorded the thread as alpha's: another agent is refused and takes no lease.
-    with pytest.raises(Conflict, match=f"{thread} belongs to agent alpha: use a new thread_id for beta"):
+    with pytest.raises(ThreadBusy, match=f"{thread} belongs to agent alpha: use a new thread_id for beta"):
         await guard.acquire(thread, "r3", agent="beta")
     lease = await guard.acquire(thread, "r4", agent="alpha")
     await lease.release()

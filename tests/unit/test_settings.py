@@ -32,7 +32,7 @@ def test_defaults(base_env: dict[str, str], tmp_path: Path) -> None:
     assert settings.checkpointer_url == f"sqlite://{tmp_path / 'data' / 'state.sqlite'}"
     assert settings.checkpointer_backend == "sqlite"
     assert settings.api_key_enabled is True
-    assert settings.api_keys == ("k-one",)
+    assert tuple(k.key for k in settings.api_keys) == ("k-one",)
     assert settings.auth_exempt_paths == (
         "/health",
         "/health/live",
@@ -72,7 +72,7 @@ def test_values_are_parsed(base_env: dict[str, str]) -> None:
     assert settings.llm_max_retries == 5
     assert settings.run_timeout_seconds == 2.5
     assert settings.http_tool_allowlist == ("example.com", "api.github.com")
-    assert settings.api_keys == ("k-one", "k-two", "k-three")
+    assert tuple(k.key for k in settings.api_keys) == ("k-one", "k-two", "k-three")
     assert settings.log_level == "DEBUG"
     assert settings.checkpointer_backend == "postgresql"
     assert settings.webhook_callback_allowlist == ("10.0.0.0/8",)

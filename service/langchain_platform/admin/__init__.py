@@ -1,5 +1,6 @@
-"""Operator endpoints under ``/api/admin`` (sessions/clear lives with the agent routes)."""
+"""Operator endpoints under ``/api/admin``: log level, maintenance mode, clearing sessions."""
 
 from langchain_platform.admin.controller import AdminController
+from langchain_platform.admin.sessions_controller import SessionsController
 
-__all__ = ["AdminController"]
+__all__ = ["AdminController", "SessionsController"]

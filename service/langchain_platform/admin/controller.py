@@ -7,6 +7,7 @@ from typing import Any
 import structlog
 from litestar import Controller, Request, post
 
+from langchain_platform.access import require_admin_scope
 from langchain_platform.admin.schemas import (
     LogLevelRequest,
     LogLevelResponse,
@@ -22,9 +23,10 @@ _log = structlog.get_logger("langchain_platform.admin")
 
 class AdminController(Controller):
     path = "/api/admin"
+    guards = [require_admin_scope]
     tags = ["admin"]
 
-    @post("/log-level", status_code=200, sync_to_thread=True, responses=error_responses(400, 401, 413))
+    @post("/log-level", status_code=200, sync_to_thread=True, responses=error_responses(400, 401, 403, 413))
     def log_level(self, data: LogLevelRequest, request: Request[Any, Any, Any]) -> LogLevelResponse:
         """Change the log level of every worker (other workers pick it up within a second)."""
         level = data.level.upper()
@@ -34,7 +36,7 @@ class AdminController(Controller):
         _log.warning("log level changed", level=level, previous=previous)
         return LogLevelResponse(level=level, previous=previous)
 
-    @post("/maintenance", status_code=200, sync_to_thread=True, responses=error_responses(400, 401, 413))
+    @post("/maintenance", status_code=200, sync_to_thread=True, responses=error_responses(400, 401, 403, 413))
     def maintenance(self, data: MaintenanceRequest, request: Request[Any, Any, Any]) -> MaintenanceResponse:
         """Turn maintenance mode on or off: agent endpoints and readiness answer 503 while on."""
         flags_store = platform_context(request.app.state).flags

@@ -1,1 +1,1 @@
-"""The agent runtime: agents and chains from ``agents.yaml``, their state, and their HTTP endpoints."""
+"""Agents and chains from ``agents.yaml``: catalog, tools, LLMs, middleware, runtime and endpoints."""

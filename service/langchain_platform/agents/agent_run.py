@@ -10,28 +10,34 @@ import asyncio
 import contextlib
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from http import HTTPStatus
 from typing import Any
 from uuid import UUID
 
 import msgspec
 import structlog
-from langchain_core.messages import AIMessage, AIMessageChunk, HumanMessage, ToolMessage
+from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, HumanMessage, ToolMessage
 from langchain_core.runnables import RunnableConfig
 from langgraph.graph.state import CompiledStateGraph
 
-from langchain_platform.agents.failures import RunTimeout, outcome_label, to_http_error
+from langchain_platform.agents.errors import RunTimeout
+from langchain_platform.agents.failures import outcome_label, run_failure
+from langchain_platform.agents.interrupted_turns import close_interrupted_turn
+from langchain_platform.agents.middleware import ModelSettings
 from langchain_platform.agents.registry import AgentSpec
-from langchain_platform.agents.run_guard import Lease
+from langchain_platform.agents.run_deadlines import RunDeadlines
 from langchain_platform.agents.schemas import InvokeResponse
-from langchain_platform.agents.state import StateBackend, state_errors
-from langchain_platform.agents.store import PlatformStore
 from langchain_platform.agents.usage import UsageCallback
-from langchain_platform.errors import PlatformError, problem_details
+from langchain_platform.domain_errors import DomainError
 from langchain_platform.observability.metrics import agent_run_duration_seconds, agent_runs_in_flight
+from langchain_platform.state.backend import StateBackend
+from langchain_platform.state.errors import state_errors
+from langchain_platform.state.run_guard import Lease
+from langchain_platform.state.store import PlatformStore
 
 Emit = Callable[[str, dict[str, Any]], Awaitable[None]]
 StreamEvent = tuple[str, dict[str, Any]]
+# A new user turn, or (a stateless run) the whole conversation.
+RunInput = str | list[BaseMessage]
 TOOL_RESULT_PREVIEW_CHARS = 2000
 
 _log = structlog.get_logger("langchain_platform.agents")
@@ -54,13 +60,6 @@ class InFlight:
             agent_runs_in_flight.dec()
 
 
-def problem(error: PlatformError | None) -> dict[str, Any]:
-    """Problem-details body for a stream ``error`` event (the HTTP status is already 200 by then)."""
-    status = error.status_code if error is not None else HTTPStatus.INTERNAL_SERVER_ERROR
-    detail = error.detail if error is not None else "Internal server error; see the service log"
-    return msgspec.structs.asdict(problem_details(status, detail))
-
-
 class AgentRun:
     def __init__(
         self,
@@ -70,12 +69,14 @@ class AgentRun:
         model: str,
         thread_id: str,
         run_id: UUID,
-        lease: Lease,
+        lease: Lease | None,
         store: PlatformStore,
         state: StateBackend,
         in_flight: InFlight,
+        deadlines: RunDeadlines,
         run_timeout_seconds: float,
         llm_timeout_seconds: float,
+        model_settings: ModelSettings | None = None,
     ) -> None:
         self.spec = spec
         self.thread_id = thread_id
@@ -86,12 +87,16 @@ class AgentRun:
         self.store = store
         self._state = state
         self._in_flight = in_flight
+        self._deadlines = deadlines
         self._run_timeout = run_timeout_seconds
         self._llm_timeout = llm_timeout_seconds
         self._released = False
+        self._model_settings = model_settings
+        # The final answer's finish_reason as the LLM gave it ("stop", "length", ...), once it ran.
+        self.finish_reason: str | None = None
 
     async def release(self) -> None:
-        if not self._released:
+        if not self._released and self._lease is not None:  # a stateless run holds no lease
             self._released = True
             try:
                 await asyncio.shield(self._lease.release())
@@ -110,19 +115,21 @@ class AgentRun:
             "callbacks": [usage],
         }
 
-    async def invoke(self, text: str) -> InvokeResponse:
+    async def invoke(self, text: RunInput) -> InvokeResponse:
         try:
             return await self._execute(text, emit=None)
         finally:
             await self.release()
 
-    def stream(self, text: str) -> AsyncIterator[StreamEvent]:
-        """Start the run now and return its events: ``token``, ``tool``, then ``done`` or ``error``.
+    def stream(self, text: RunInput) -> AsyncIterator[StreamEvent]:
+        """Start the run now and return its events: ``token``, ``tool``, then ``done``.
 
-        The run executes in its own task: the response writer only forwards events, so a slow or
-        vanished client cannot break the run's time limit, and a disconnect cancels the run.
+        A failed run ends the events by raising its error (a ``DomainError``, or any exception for a
+        bug), which the endpoint sends as an ``error`` event. The run executes in its own task: the
+        response writer only forwards events, so a slow or vanished client cannot break the run's
+        time limit, and a disconnect cancels the run.
         """
-        queue: asyncio.Queue[StreamEvent | None] = asyncio.Queue()
+        queue: asyncio.Queue[StreamEvent | Exception | None] = asyncio.Queue()
 
         async def emit(event: str, data: dict[str, Any]) -> None:
             await queue.put((event, data))
@@ -131,11 +138,11 @@ class AgentRun:
             try:
                 result = await self._execute(text, emit=emit)
                 await queue.put(("done", msgspec.to_builtins(result)))
-            except PlatformError as exc:
-                await queue.put(("error", problem(exc)))
-            except Exception:
+            except DomainError as exc:
+                await queue.put(exc)
+            except Exception as exc:
                 _log.exception("agent stream failed", agent=self.spec.name, run_id=str(self.run_id))
-                await queue.put(("error", problem(None)))
+                await queue.put(exc)
             finally:
                 await self.release()
                 await queue.put(None)
@@ -143,9 +150,15 @@ class AgentRun:
         task = asyncio.create_task(produce(), name=f"stream-{self.run_id}")
 
         async def events() -> AsyncIterator[StreamEvent]:
+            failure: Exception | None = None
             try:
                 while (item := await queue.get()) is not None:
-                    yield item
+                    if isinstance(item, Exception):
+                        failure = item  # raised once the run has released its thread (None follows)
+                    else:
+                        yield item
+                if failure is not None:
+                    raise failure
             finally:
                 if not task.done():
                     task.cancel()
@@ -154,25 +167,29 @@ class AgentRun:
 
         return events()
 
-    async def _execute(self, text: str, emit: Emit | None) -> InvokeResponse:
+    async def _execute(self, text: RunInput, emit: Emit | None) -> InvokeResponse:
         usage = UsageCallback(self._model, self._llm_timeout)
         config = self._config(usage)
         started = time.perf_counter()
         failure: BaseException | None = None
-        deadline = asyncio.timeout(self._run_timeout)
+        deadline = self._deadlines.start(self._run_timeout)
         with self._in_flight.track():
             try:
                 async with deadline:
                     if emit is None:
-                        final = await self._graph.ainvoke({"messages": [HumanMessage(text)]}, config)
-                        output = _final_text(final.get("messages", []))
+                        final = await self._graph.ainvoke(
+                            _graph_input(text), config, context=self._model_settings
+                        )
+                        output = self._final_text(final.get("messages", []))
                     else:
                         output = await self._stream_graph(text, config, emit)
                 return InvokeResponse(
                     output=output, thread_id=self.thread_id, run_id=str(self.run_id), usage=usage.usage
                 )
             except BaseException as exc:
-                failure = RunTimeout(self._run_timeout) if deadline.expired() else exc
+                failure = deadline.failure() or exc
+                if isinstance(exc, asyncio.CancelledError) or failure is not exc:
+                    await self._record_cancelled_turn(config)
                 error = self._translate(failure, exc)
                 if error is exc:
                     raise
@@ -182,13 +199,29 @@ class AgentRun:
                     agent=self.spec.name, outcome=outcome_label(failure)
                 ).observe(time.perf_counter() - started)
 
+    async def _record_cancelled_turn(self, config: RunnableConfig) -> None:
+        """The run was cut short (client gone, time limit, service stopping): close its turn as cancelled
+        while the lease is still held, so the next turn starts from a well-formed thread."""
+        if self._lease is None:
+            return  # a stateless run keeps no thread
+
+        async def record() -> None:
+            try:
+                if await close_interrupted_turn(self._graph, config):
+                    _log.info("turn recorded as cancelled", thread_id=self.thread_id, run_id=str(self.run_id))
+            except Exception as exc:  # the run already failed; its own error is the one to report
+                _log.warning("could not record the cancelled turn", thread_id=self.thread_id, error=repr(exc))
+
+        # Shielded: the cancellation that got us here (or another one) must not cut the record short.
+        await asyncio.shield(record())
+
     def _translate(self, failure: BaseException, original: BaseException) -> BaseException:
-        """The exception to raise for a failed run: a problem-details error, or the original."""
+        """The exception to raise for a failed run: a domain error, or the original."""
         if isinstance(original, asyncio.CancelledError) and not isinstance(failure, RunTimeout):
             return original  # the client left or the service stops: cancellation must propagate
         if isinstance(original, state_errors()):
             self._state.record_failure(original)
-        error = to_http_error(failure)
+        error = run_failure(failure)
         if error is None:
             _log.error("agent run failed", agent=self.spec.name, run_id=str(self.run_id), exc_info=original)
             return original
@@ -197,16 +230,16 @@ class AgentRun:
             agent=self.spec.name,
             thread_id=self.thread_id,
             run_id=str(self.run_id),
-            status=error.status_code,
+            error=type(error).__name__,
             detail=error.detail,
         )
         return error
 
-    async def _stream_graph(self, text: str, config: RunnableConfig, emit: Emit) -> str:
+    async def _stream_graph(self, text: RunInput, config: RunnableConfig, emit: Emit) -> str:
         output = ""
         # With a list of modes, v1 streaming yields (mode, chunk) pairs.
         stream: AsyncIterator[Any] = self._graph.astream(
-            {"messages": [HumanMessage(text)]}, config, stream_mode=["messages", "updates"]
+            _graph_input(text), config, stream_mode=["messages", "updates"], context=self._model_settings
         )
         async for mode, chunk in stream:
             if mode == "messages":
@@ -232,7 +265,7 @@ class AgentRun:
                                 },
                             )
                         if not message.tool_calls:
-                            output = str(message.text)
+                            output = self._final_text([message])
                     elif isinstance(message, ToolMessage):
                         await emit(
                             "tool",
@@ -246,9 +279,13 @@ class AgentRun:
                         )
         return output
 
+    def _final_text(self, messages: list[Any]) -> str:
+        for message in reversed(messages):
+            if isinstance(message, AIMessage):
+                self.finish_reason = message.response_metadata.get("finish_reason")
+                return str(message.text)
+        return ""
 
-def _final_text(messages: list[Any]) -> str:
-    for message in reversed(messages):
-        if isinstance(message, AIMessage):
-            return str(message.text)
-    return ""
+
+def _graph_input(text: RunInput) -> dict[str, list[BaseMessage]]:
+    return {"messages": [HumanMessage(text)] if isinstance(text, str) else text}

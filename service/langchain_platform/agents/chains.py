@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 from uuid import uuid4
 
@@ -10,10 +9,11 @@ import structlog
 from langchain_core.language_models import BaseChatModel
 from langchain_core.output_parsers import StrOutputParser
 from langchain_core.runnables import Runnable, RunnableConfig
-from litestar.exceptions import ClientException
 
-from langchain_platform.agents.failures import RunTimeout, classify_llm_error, to_http_error
+from langchain_platform.agents.errors import InvalidChainInput
+from langchain_platform.agents.failures import classify_llm_error, run_failure
 from langchain_platform.agents.registry import ChainSpec
+from langchain_platform.agents.run_deadlines import RunDeadlines
 from langchain_platform.agents.schemas import ChainResponse
 from langchain_platform.agents.usage import UsageCallback
 
@@ -21,11 +21,11 @@ _log = structlog.get_logger("langchain_platform.chains")
 
 
 def chain_variables(spec: ChainSpec, value: str | dict[str, Any]) -> dict[str, Any]:
-    """Map the request ``input`` onto the template variables; 400 naming what is missing or extra."""
+    """Map the request ``input`` onto the template variables; refuse it naming what is missing or extra."""
     expected = set(spec.input_variables)
     if isinstance(value, str):
         if len(expected) != 1:
-            raise ClientException(
+            raise InvalidChainInput(
                 f"chain {spec.name} takes the variables {', '.join(spec.input_variables)}: "
                 "send input as an object with those keys"
             )
@@ -36,7 +36,7 @@ def chain_variables(spec: ChainSpec, value: str | dict[str, Any]) -> dict[str, A
             f"missing {', '.join(missing)}" if missing else "",
             f"unknown {', '.join(extra)}" if extra else "",
         ]
-        raise ClientException(
+        raise InvalidChainInput(
             f"chain {spec.name} input: {'; '.join(p for p in parts if p)} "
             f"(expected keys: {', '.join(spec.input_variables)})"
         )
@@ -54,6 +54,7 @@ async def invoke_chain(
     *,
     model: str,
     run_timeout_seconds: float,
+    deadlines: RunDeadlines,
     llm_timeout_seconds: float,
     llm_max_retries: int,
 ) -> ChainResponse:
@@ -66,17 +67,13 @@ async def invoke_chain(
         "metadata": {"chain": spec.name, "model": model},
         "callbacks": [usage],
     }
-    deadline = asyncio.timeout(run_timeout_seconds)
+    deadline = deadlines.start(run_timeout_seconds)
     try:
         async with deadline:
             output = await chain.ainvoke(variables, config)
     except Exception as exc:
-        failure = (
-            RunTimeout(run_timeout_seconds)
-            if deadline.expired()
-            else classify_llm_error(exc, llm_timeout_seconds, llm_max_retries)
-        )
-        error = to_http_error(failure)
+        failure = deadline.failure() or classify_llm_error(exc, llm_timeout_seconds, llm_max_retries)
+        error = run_failure(failure)
         _log.warning("chain run failed", chain=spec.name, run_id=str(run_id), detail=str(failure))
         if error is None:
             raise

@@ -5,19 +5,22 @@
   prompt is kept apart by create_agent), never splitting a tool call from its results; the
   checkpointed history itself stays complete.
 - ``ToolTimeoutMiddleware`` bounds each tool call by TOOL_TIMEOUT_SECONDS.
+- ``RunModelSettingsMiddleware`` applies a run's own ``ModelSettings`` (temperature, max_tokens).
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from langchain.agents.middleware import AgentMiddleware, ModelRequest, ModelResponse, ToolCallRequest
 from langchain_core.messages import AnyMessage, HumanMessage, ToolMessage
 from langgraph.types import Command
 
-from langchain_platform.agents.failures import LLMFailure, ToolTimeout, classify_llm_error
+from langchain_platform.agents.errors import LLMFailure, ToolTimeout
+from langchain_platform.agents.failures import classify_llm_error
 
 ModelHandler = Callable[[ModelRequest[Any]], Awaitable[ModelResponse[Any]]]
 ToolHandler = Callable[[ToolCallRequest], Awaitable[ToolMessage | Command[Any]]]
@@ -80,3 +83,26 @@ class ToolTimeoutMiddleware(AgentMiddleware[Any, Any, Any]):
                 return await handler(request)
         except TimeoutError as exc:
             raise ToolTimeout(request.tool_call["name"], self._timeout) from exc
+
+
+@dataclass(frozen=True)
+class ModelSettings:
+    """Per-run model settings a caller asked for (the OpenAI front's ``temperature``, ``max_tokens``)."""
+
+    temperature: float | None = None
+    max_tokens: int | None = None
+
+    def as_kwargs(self) -> dict[str, Any]:
+        # `max_tokens` is what both providers bind; ChatOpenAI sends it as max_completion_tokens.
+        settings = {"temperature": self.temperature, "max_tokens": self.max_tokens}
+        return {name: value for name, value in settings.items() if value is not None}
+
+
+class RunModelSettingsMiddleware(AgentMiddleware[Any, Any, Any]):
+    """Applies the ``ModelSettings`` a run was started with (its LangGraph context) to each model call."""
+
+    async def awrap_model_call(self, request: ModelRequest[Any], handler: ModelHandler) -> ModelResponse[Any]:
+        settings = request.runtime.context
+        if isinstance(settings, ModelSettings) and settings.as_kwargs():
+            request = request.override(model_settings={**request.model_settings, **settings.as_kwargs()})
+        return await handler(request)

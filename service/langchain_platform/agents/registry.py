@@ -16,7 +16,7 @@ from langchain_core.prompts import ChatPromptTemplate
 
 from langchain_platform.agents.tools import TOOL_NAMES
 
-_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,62}")  # whole names: fullmatch
 _TOP_KEYS = frozenset({"agents", "chains"})
 _MODEL_KEYS = ("model", "temperature", "max_tokens")
 _AGENT_KEYS = frozenset({"name", "description", "system_prompt", "tools", *_MODEL_KEYS})
@@ -133,7 +133,7 @@ class _Checker:
                 continue
             name = entry.get("name")
             label = f"{kind} '{name}'" if isinstance(name, str) else f"{section}[{index}]"
-            if not isinstance(name, str) or not _NAME.match(name):
+            if not isinstance(name, str) or not _NAME.fullmatch(name):
                 self.fail(
                     label,
                     f"'name' must be lowercase letters, digits, '-' or '_' (used in URLs), got {name!r}",

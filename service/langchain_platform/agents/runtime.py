@@ -1,18 +1,18 @@
-"""``AgentRuntime``: everything the agent, chain, thread and webhook endpoints of one process share.
+"""``AgentRuntime``: everything the agent, chain, thread, session and webhook endpoints of one process share.
 
 It starts whatever the configuration allows: without an LLM key, with a broken agents file or with
 the database down it still starts, reports why in ``health().reasons`` and refuses only the
-requests that cannot work (503), so operators see the cause instead of a crash loop.
+requests that cannot work (``AgentsUnavailable``, ``StateUnavailable``), so operators see the
+cause instead of a crash loop.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
-from collections.abc import Awaitable
-from typing import Any, TypeVar
-from uuid import uuid4
+from collections.abc import Coroutine
+from typing import Any
+from uuid import UUID, uuid4
 
 import httpx
 import msgspec
@@ -22,45 +22,44 @@ from langchain_core.tools import BaseTool
 from langchain_core.tracers.langchain import wait_for_all_tracers
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph.state import CompiledStateGraph
-from litestar.exceptions import ClientException
 
 from langchain_platform.agents.agent_run import AgentRun, InFlight
-from langchain_platform.agents.callback_policy import CallbackPolicy, CallbackRefused
 from langchain_platform.agents.chains import build_chain, chain_variables, invoke_chain
-from langchain_platform.agents.failures import to_http_error
+from langchain_platform.agents.errors import AgentsUnavailable, ThreadNotFound, UnknownAgent, UnknownChain
 from langchain_platform.agents.llm import LLMFactory
 from langchain_platform.agents.middleware import (
     HistoryTrimMiddleware,
     LLMFailureMiddleware,
+    ModelSettings,
+    RunModelSettingsMiddleware,
     ToolTimeoutMiddleware,
 )
 from langchain_platform.agents.registry import AgentSpec, ChainSpec, Registry, RegistryError, load_registry
-from langchain_platform.agents.run_guard import RunGuard
+from langchain_platform.agents.run_deadlines import RunDeadlines
 from langchain_platform.agents.schemas import (
     AgentInfo,
     AgentList,
     ChainInfo,
     ChainList,
     ChainResponse,
-    ClearSessionsResponse,
-    RunView,
     ThreadView,
 )
-from langchain_platform.agents.state import StateBackend, StateUnavailable, state_errors
-from langchain_platform.agents.store import PlatformStore
 from langchain_platform.agents.threads import load_messages, to_thread_messages
 from langchain_platform.agents.tools import build_tools
-from langchain_platform.agents.webhooks import deliver
-from langchain_platform.errors import NotFound, ServiceUnavailable
+from langchain_platform.principals import Principal
 from langchain_platform.settings import Settings
+from langchain_platform.state.backend import StateBackend
+from langchain_platform.state.run_guard import Lease, RunGuard
+from langchain_platform.state.store import PlatformStore
 
 IDLE_POLL_SECONDS = 0.05
-STATE_RETRY_AFTER_SECONDS = 5
+# What /health tells a caller without a key about agents file problems (the file's path and
+# contents are for operators).
+AGENTS_FILE_INVALID = "the agents file is invalid: run `langchain-platform check-config`"
 
 _log = structlog.get_logger("langchain_platform.agents")
 
 Graph = CompiledStateGraph[Any, Any, Any, Any]
-_T = TypeVar("_T")
 
 
 class RuntimeHealth(msgspec.Struct):
@@ -87,12 +86,15 @@ class AgentRuntime:
         self._state = state
         self._http: httpx.AsyncClient | None = None
         self._llm = LLMFactory(settings)
-        self._tools: dict[str, BaseTool] = build_tools(self._http_client, settings.http_tool_allowlist)
-        self._graphs: dict[str, tuple[BaseCheckpointSaver[Any], Graph]] = {}
+        self._tools: dict[str, BaseTool] = build_tools(
+            self.http_client, settings.http_tool_allowlist, settings.tool_timeout_seconds
+        )
+        # Keyed by agent and whether the graph is stateless (compiled without a checkpointer).
+        self._graphs: dict[tuple[str, bool], tuple[BaseCheckpointSaver[Any] | None, Graph]] = {}
         self._chains: dict[str, Any] = {}
         self._in_flight = InFlight()
+        self._deadlines = RunDeadlines()
         self._tasks: set[asyncio.Task[None]] = set()
-        self._callback_policy = CallbackPolicy.from_allowlist(settings.webhook_callback_allowlist)
 
     # -- lifecycle ---------------------------------------------------------------------------------
 
@@ -132,7 +134,15 @@ class AgentRuntime:
         for chain in self._registry.chains.values():
             self._chain_runnable(chain)
 
-    def _http_client(self) -> httpx.AsyncClient:
+    @property
+    def settings(self) -> Settings:
+        return self._settings
+
+    @property
+    def state(self) -> StateBackend:
+        return self._state
+
+    def http_client(self) -> httpx.AsyncClient:
         # Created on first use: its SSL context costs tens of ms at start, and only the http_get
         # tool and webhook callbacks need it.
         if self._http is None:
@@ -151,17 +161,27 @@ class AgentRuntime:
         # Traces are sent in the background; flush them so a stopping instance loses none.
         await asyncio.to_thread(wait_for_all_tracers)
 
+    def spawn(self, work: Coroutine[Any, Any, None], name: str) -> None:
+        """Run ``work`` in the background; ``wait_idle`` waits for it and ``close`` cancels it."""
+        task = asyncio.create_task(work, name=name)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
     def in_flight_runs(self) -> int:
         return self._in_flight.count
 
     async def wait_idle(self, timeout: float) -> bool:  # noqa: ASYNC109  # the contract names it so
         """Wait until no run executes and no webhook task is pending; False if ``timeout`` passed first."""
         deadline = time.monotonic() + timeout
-        while self._in_flight.count or any(not task.done() for task in self._tasks):
+        while self._in_flight.count or self._deadlines or any(not task.done() for task in self._tasks):
             if time.monotonic() >= deadline:
                 return False
             await asyncio.sleep(IDLE_POLL_SECONDS)
         return True
+
+    def stop_runs(self) -> int:
+        """End every agent and chain run now with ``RunCancelled``; return how many were running."""
+        return self._deadlines.stop_all()
 
     # -- health ------------------------------------------------------------------------------------
 
@@ -170,15 +190,20 @@ class AgentRuntime:
 
     def _unavailable_reason(self) -> str | None:
         if self._registry is None:
-            return "the agents file is invalid: run `langchain-platform check-config`"
+            return AGENTS_FILE_INVALID
         return self._llm.unavailable_reason
 
-    def health(self) -> RuntimeHealth:
-        reasons = list(self._registry_problems)
+    def health(self, detailed: bool = True) -> RuntimeHealth:
+        """The runtime's state; without ``detailed``, reasons carry no paths, errors or file contents."""
+        if detailed:
+            reasons = list(self._registry_problems)
+        else:
+            reasons = [AGENTS_FILE_INVALID] if self._registry_problems else []
         if self._llm.unavailable_reason:
             reasons.append(self._llm.unavailable_reason)
         if not self._state.ok:
-            reasons.append(f"{self._state.backend} state store: {self._state.last_error or 'not connected'}")
+            error = (self._state.last_error or "not connected") if detailed else "unavailable"
+            reasons.append(f"{self._state.backend} state store: {error}")
         usable = self._unavailable_reason() is None
         agents = len(self._registry.agents) if self._registry else 0
         chains = len(self._registry.chains) if self._registry else 0
@@ -194,28 +219,22 @@ class AgentRuntime:
 
     # -- lookups -----------------------------------------------------------------------------------
 
-    def _agent(self, name: str) -> AgentSpec:
+    def agent(self, name: str) -> AgentSpec:
         spec = self._registry.agents.get(name) if self._registry else None
         if spec is None:
-            raise NotFound(f"unknown agent {name!r}: GET /api/enterprise/agents lists them")
+            raise UnknownAgent(f"unknown agent {name!r}: GET /api/enterprise/agents lists them")
         return spec
 
     def _chain(self, name: str) -> ChainSpec:
         spec = self._registry.chains.get(name) if self._registry else None
         if spec is None:
-            raise NotFound(f"unknown chain {name!r}: GET /api/chains lists them")
+            raise UnknownChain(f"unknown chain {name!r}: GET /api/chains lists them")
         return spec
 
     def _require_llm(self) -> None:
         reason = self._unavailable_reason()
         if reason is not None:
-            raise ServiceUnavailable(f"agents are not loaded: {reason}")
-
-    async def _require_state(self) -> tuple[BaseCheckpointSaver[Any], PlatformStore]:
-        try:
-            return await self._state.require()
-        except StateUnavailable as exc:
-            raise ServiceUnavailable(str(exc), retry_after=STATE_RETRY_AFTER_SECONDS) from exc
+            raise AgentsUnavailable(f"agents are not loaded: {reason}")
 
     def list_agents(self) -> AgentList:
         reason = self._unavailable_reason()
@@ -256,15 +275,18 @@ class AgentRuntime:
     async def compiled_graph(self, name: str) -> Graph:
         """The compiled LangGraph agent the service runs for ``name``, with its checkpointer.
 
-        Raises 404 for an unknown agent, 503 without an LLM or while the state store is down.
+        Raises ``UnknownAgent``, ``AgentsUnavailable`` without an LLM, ``StateUnavailable`` while
+        the state store is down.
         """
-        spec = self._agent(name)
+        spec = self.agent(name)
         self._require_llm()
-        saver, _ = await self._require_state()
+        saver, _ = await self._state.require()
         return self._graph(spec, saver)
 
-    def _graph(self, spec: AgentSpec, saver: BaseCheckpointSaver[Any]) -> Graph:
-        cached = self._graphs.get(spec.name)
+    def _graph(self, spec: AgentSpec, saver: BaseCheckpointSaver[Any] | None) -> Graph:
+        """The agent's graph checkpointing to ``saver``; with None, one that keeps no state at all."""
+        key = (spec.name, saver is None)
+        cached = self._graphs.get(key)
         if cached is not None and cached[0] is saver:
             return cached[1]
         s = self._settings
@@ -276,35 +298,61 @@ class AgentRuntime:
                 LLMFailureMiddleware(s.llm_timeout_seconds, s.llm_max_retries),
                 HistoryTrimMiddleware(s.max_history_messages),
                 ToolTimeoutMiddleware(s.tool_timeout_seconds),
+                RunModelSettingsMiddleware(),
             ],
             checkpointer=saver,
             name=spec.name,
         )
-        self._graphs[spec.name] = (saver, graph)
+        self._graphs[key] = (saver, graph)
         return graph
 
-    async def _state_call(self, coro: Awaitable[_T]) -> _T:
-        """Await a store/checkpointer call, turning a database failure into a 503."""
-        try:
-            return await coro
-        except state_errors() as exc:
-            self._state.record_failure(exc)
-            error = to_http_error(exc)
-            assert error is not None
-            raise error from exc
+    async def prepare_run(
+        self,
+        name: str,
+        thread_id: str | None,
+        model_settings: ModelSettings | None = None,
+        *,
+        principal: Principal,
+    ) -> AgentRun:
+        """Check the agent, the LLM and the store, and take the thread's lease (``ThreadBusy`` if busy).
 
-    async def prepare_run(self, name: str, thread_id: str | None) -> AgentRun:
-        """Check the agent, the LLM and the store, and take the thread's lease (409 if busy).
-
-        The lease also records the thread as ``name``'s, or refuses it (409) if another agent owns it.
+        The lease also records the thread as ``name``'s and ``principal``'s, or refuses it if another
+        agent owns it (``ThreadBusy``) or another key owner does (``ThreadHidden``, a 404).
         """
-        spec = self._agent(name)
+        spec = self.agent(name)
         self._require_llm()
-        saver, store = await self._require_state()
+        saver, store = await self._state.require()
         thread_id = thread_id or uuid4().hex
         graph = self._graph(spec, saver)
         run_id = uuid4()
-        lease = await self._state_call(RunGuard(store).acquire(thread_id, str(run_id), agent=name))
+        lease = await self._state.call(
+            RunGuard(store).acquire(thread_id, str(run_id), agent=name, principal=principal)
+        )
+        return self._new_run(spec, graph, thread_id, run_id, lease, store, model_settings)
+
+    async def prepare_stateless_run(self, name: str, model_settings: ModelSettings | None = None) -> AgentRun:
+        """A run whose input is the whole conversation and which stores nothing.
+
+        No checkpointer, no thread lease, no thread-index row: its thread id only labels logs and
+        traces. The agent's stateless graph is compiled on its first such run (start builds only
+        the graphs every deployment uses).
+        """
+        spec = self.agent(name)
+        self._require_llm()
+        _, store = await self._state.require()
+        graph = self._graph(spec, None)
+        return self._new_run(spec, graph, uuid4().hex, uuid4(), None, store, model_settings)
+
+    def _new_run(
+        self,
+        spec: AgentSpec,
+        graph: Graph,
+        thread_id: str,
+        run_id: UUID,
+        lease: Lease | None,
+        store: PlatformStore,
+        model_settings: ModelSettings | None,
+    ) -> AgentRun:
         return AgentRun(
             spec=spec,
             graph=graph,
@@ -315,51 +363,44 @@ class AgentRuntime:
             store=store,
             state=self._state,
             in_flight=self._in_flight,
+            deadlines=self._deadlines,
             run_timeout_seconds=self._settings.run_timeout_seconds,
             llm_timeout_seconds=self._settings.llm_timeout_seconds,
+            model_settings=model_settings,
         )
 
-    # -- threads and sessions ----------------------------------------------------------------------
+    # -- threads -----------------------------------------------------------------------------------
 
-    async def thread(self, name: str, thread_id: str) -> ThreadView:
-        self._agent(name)
-        saver, store = await self._require_state()
-        owner = await self._state_call(store.thread_agent(thread_id))
-        messages = await self._state_call(load_messages(saver, thread_id)) if owner == name else None
+    async def _visible_thread(self, name: str, thread_id: str, principal: Principal) -> None:
+        """Raise ``ThreadNotFound`` unless ``name`` has the thread and ``principal`` may use it.
+
+        Another owner's thread gets the very answer of a missing one: its existence is not revealed.
+        """
+        _, store = await self._state.require()
+        record = await self._state.call(store.thread_record(thread_id))
+        if record is None or record.agent != name or not principal.may_use(record.owner):
+            raise ThreadNotFound(f"agent {name} has no thread {thread_id}")
+
+    async def thread(self, name: str, thread_id: str, principal: Principal) -> ThreadView:
+        self.agent(name)
+        saver, _ = await self._state.require()
+        await self._visible_thread(name, thread_id, principal)
+        messages = await self._state.call(load_messages(saver, thread_id))
         if not messages:
-            raise NotFound(f"agent {name} has no thread {thread_id}")
+            raise ThreadNotFound(f"agent {name} has no thread {thread_id}")
         return ThreadView(thread_id=thread_id, agent=name, messages=to_thread_messages(messages))
 
-    async def delete_thread(self, name: str, thread_id: str) -> None:
-        self._agent(name)
-        saver, store = await self._require_state()
-        if await self._state_call(store.thread_agent(thread_id)) != name:
-            raise NotFound(f"agent {name} has no thread {thread_id}")
+    async def delete_thread(self, name: str, thread_id: str, principal: Principal) -> None:
+        self.agent(name)
+        saver, store = await self._state.require()
+        await self._visible_thread(name, thread_id, principal)
         # Hold the thread's lease while deleting, so a running conversation is not cut in half.
-        lease = await self._state_call(RunGuard(store).acquire(thread_id, f"delete-{uuid4()}"))
+        lease = await self._state.call(RunGuard(store).acquire(thread_id, f"delete-{uuid4()}"))
         try:
-            await self._state_call(saver.adelete_thread(thread_id))
-            await self._state_call(store.forget_threads([thread_id]))
+            await self._state.call(saver.adelete_thread(thread_id))
+            await self._state.call(store.forget_threads([thread_id]))
         finally:
-            await self._state_call(lease.release())
-
-    async def clear_sessions(
-        self, older_than_seconds: int | None, thread_ids: list[str] | None
-    ) -> ClearSessionsResponse:
-        """Delete the named and/or idle threads with their leases; always drop expired leases."""
-        saver, store = await self._require_state()
-        stale = await self._state_call(store.clear_expired_run_locks())
-        targets = set(thread_ids or [])
-        if older_than_seconds is not None:
-            targets.update(await self._state_call(store.threads_older_than(older_than_seconds)))
-        for thread_id in sorted(targets):
-            await self._state_call(saver.adelete_thread(thread_id))
-        if targets:
-            await self._state_call(store.forget_threads(sorted(targets)))
-        _log.info("sessions cleared", threads=len(targets), stale_locks=stale)
-        return ClearSessionsResponse(
-            cleared=len(targets) + stale, thread_ids=sorted(targets), stale_locks_released=stale
-        )
+            await self._state.call(lease.release())
 
     # -- chains ------------------------------------------------------------------------------------
 
@@ -385,89 +426,5 @@ class AgentRuntime:
             run_timeout_seconds=self._settings.run_timeout_seconds,
             llm_timeout_seconds=self._settings.llm_timeout_seconds,
             llm_max_retries=self._settings.llm_max_retries,
-        )
-
-    # -- webhooks ----------------------------------------------------------------------------------
-
-    def webhook_secret(self) -> str:
-        secret = self._settings.webhook_secret
-        if not secret:
-            raise ServiceUnavailable("webhooks are disabled: set WEBHOOK_SECRET to enable them")
-        return secret
-
-    async def submit_webhook(
-        self, name: str, text: str, thread_id: str | None, callback_url: str | None
-    ) -> AgentRun:
-        """Accept a webhook event: check the callback, take the thread, run in the background."""
-        self._agent(name)
-        if callback_url is not None:
-            try:
-                await self._callback_policy.check(callback_url)
-            except CallbackRefused as exc:
-                raise ClientException(str(exc)) from exc
-        run = await self.prepare_run(name, thread_id)
-        try:
-            await self._state_call(run.store.create_run(str(run.run_id), name, run.thread_id))
-        except BaseException:
-            await run.release()
-            raise
-        task = asyncio.create_task(self._webhook_task(run, text, callback_url), name=f"webhook-{run.run_id}")
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-        return run
-
-    async def _webhook_task(self, run: AgentRun, text: str, callback_url: str | None) -> None:
-        run_id = str(run.run_id)
-        store = run.store
-        payload: dict[str, Any] = {"run_id": run_id, "agent": run.spec.name, "thread_id": run.thread_id}
-        try:
-            await store.update_run(run_id, status="running")
-            result = msgspec.to_builtins(await run.invoke(text))
-            await store.update_run(run_id, status="succeeded", result=result)
-            payload.update(status="succeeded", result=result)
-        except asyncio.CancelledError:
-            with contextlib.suppress(*state_errors()):
-                await asyncio.shield(
-                    store.update_run(run_id, status="failed", error="cancelled: service stopped")
-                )
-            raise
-        except Exception as exc:
-            error = to_http_error(exc)
-            detail = error.detail if error is not None else "internal error; see the service log"
-            if error is None:
-                _log.exception("webhook run failed", run_id=run_id)
-            with contextlib.suppress(*state_errors()):
-                await store.update_run(run_id, status="failed", error=detail)
-            payload.update(status="failed", error=detail)
-        finally:
-            await run.release()
-        if callback_url is not None:
-            outcome = await deliver(
-                self._http_client(),
-                self._callback_policy,
-                url=callback_url,
-                secret=self.webhook_secret(),
-                payload=payload,
-                max_attempts=self._settings.webhook_callback_max_attempts,
-                timeout_seconds=self._settings.webhook_callback_timeout_seconds,
-            )
-            _log.info("webhook callback", run_id=run_id, outcome=outcome)
-            with contextlib.suppress(*state_errors()):
-                await store.set_run_callback(run_id, outcome)
-
-    async def run_status(self, run_id: str) -> RunView:
-        _, store = await self._require_state()
-        record = await self._state_call(store.get_run(run_id))
-        if record is None:
-            raise NotFound(f"no run {run_id}")
-        return RunView(
-            run_id=record.run_id,
-            agent=record.agent,
-            thread_id=record.thread_id,
-            status=record.status,
-            result=record.result,
-            error=record.error,
-            callback=record.callback,
-            created_at=record.created_at,
-            updated_at=record.updated_at,
+            deadlines=self._deadlines,
         )

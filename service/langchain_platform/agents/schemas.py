@@ -1,16 +1,16 @@
-"""Request and response bodies of the agent, chain, thread, session and webhook endpoints."""
+"""Request and response bodies of the agent, chain and thread endpoints."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any, Union
 
 import msgspec
 
 from langchain_platform.agents.usage import Usage
 from langchain_platform.openapi_schema import CHAIN_INPUT
+from langchain_platform.patterns import anchored
 
-THREAD_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$"
+THREAD_ID_PATTERN = anchored(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}")
 ThreadId = Annotated[str, msgspec.Meta(pattern=THREAD_ID_PATTERN, description="letters, digits, . _ : -")]
 UserInput = Annotated[str, msgspec.Meta(min_length=1)]
 
@@ -54,17 +54,6 @@ class ThreadView(msgspec.Struct):
     messages: list[ThreadMessage]
 
 
-class ClearSessionsRequest(msgspec.Struct, forbid_unknown_fields=True):
-    older_than_seconds: Annotated[int, msgspec.Meta(ge=0)] | None = None
-    thread_ids: list[ThreadId] | None = None
-
-
-class ClearSessionsResponse(msgspec.Struct):
-    cleared: int
-    thread_ids: list[str]
-    stale_locks_released: int
-
-
 class ChainInfo(msgspec.Struct):
     name: str
     description: str
@@ -81,7 +70,7 @@ class ChainList(msgspec.Struct):
 
 # typing.Union, not "|": Litestar keys plugin-made schemas by the annotation's name, which
 # types.UnionType lacks.
-ChainInput = Annotated[Union[str, dict[str, Any]], CHAIN_INPUT]  # noqa: UP007
+ChainInput = Annotated[Union[str, dict[str, str]], CHAIN_INPUT]  # noqa: UP007
 
 
 class ChainRequest(msgspec.Struct, forbid_unknown_fields=True):
@@ -92,28 +81,3 @@ class ChainResponse(msgspec.Struct):
     output: str
     run_id: str
     usage: Usage
-
-
-class WebhookEvent(msgspec.Struct, forbid_unknown_fields=True):
-    input: UserInput
-    thread_id: ThreadId | None = None
-    callback_url: str | None = None
-
-
-class WebhookAccepted(msgspec.Struct):
-    run_id: str
-    thread_id: str
-    status: str
-    status_url: str
-
-
-class RunView(msgspec.Struct):
-    run_id: str
-    agent: str
-    thread_id: str | None
-    status: str
-    result: dict[str, Any] | None
-    error: str | None
-    callback: str | None
-    created_at: datetime
-    updated_at: datetime

@@ -6,6 +6,7 @@ per-call time limit is enforced for every tool by ``middleware.ToolTimeoutMiddle
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
@@ -21,14 +22,15 @@ HTTP_MAX_BYTES = 256 * 1024
 HTTP_MAX_CHARS = 8000
 
 
-def _calculator() -> BaseTool:
+def _calculator(timeout_seconds: float) -> BaseTool:
     def calculator(expression: str) -> str:
         """Evaluate an arithmetic expression, e.g. '(2 + 3) * 4 ** 2 / sqrt(16)'.
 
         Supports + - * / // % **, abs round min max sqrt log log10 exp sin cos tan floor ceil, pi e tau.
         """
         try:
-            return str(calculate(expression))
+            # The evaluation stops by itself when the tool call's time limit passes.
+            return str(calculate(expression, deadline=time.monotonic() + timeout_seconds))
         except CalculatorError as exc:
             raise ToolException(f"cannot evaluate {expression!r}: {exc}") from exc
 
@@ -80,13 +82,15 @@ def _http_get(client: HttpClientSource, allowlist: tuple[str, ...]) -> BaseTool:
     return StructuredTool.from_function(coroutine=http_get, name="http_get", handle_tool_error=True)
 
 
-def build_tools(client: HttpClientSource, http_allowlist: tuple[str, ...]) -> dict[str, BaseTool]:
+def build_tools(
+    client: HttpClientSource, http_allowlist: tuple[str, ...], timeout_seconds: float
+) -> dict[str, BaseTool]:
     """One instance of every catalog tool, keyed by the name agents.yaml uses.
 
     ``client`` returns the shared HTTP client, so it is only created once a tool needs it.
     """
     tools = {
-        "calculator": _calculator(),
+        "calculator": _calculator(timeout_seconds),
         "current_time": _current_time(),
         "http_get": _http_get(client, http_allowlist),
     }

@@ -9,6 +9,8 @@ from litestar import Controller, Request, Response, get
 from litestar.openapi import ResponseSpec
 
 from langchain_platform import __version__
+from langchain_platform.agents.errors import STOPPING_RETRY_AFTER_SECONDS
+from langchain_platform.auth import presented_key
 from langchain_platform.context import platform_context
 from langchain_platform.errors import ServiceUnavailable, error_responses
 from langchain_platform.health.schemas import (
@@ -18,8 +20,8 @@ from langchain_platform.health.schemas import (
     LlmHealth,
     ProbeStatus,
 )
+from langchain_platform.state.errors import STATE_RETRY_AFTER_SECONDS
 
-NO_LLM_KEY_REASON = "no LLM key: set OPENAI_API_KEY (or ANTHROPIC_API_KEY)"
 _UNHEALTHY = ResponseSpec(
     data_container=HealthReport,
     description="unhealthy: the checkpointer does not answer",
@@ -33,14 +35,19 @@ class HealthController(Controller):
 
     @get("/", responses={503: _UNHEALTHY})
     async def health(self, request: Request[Any, Any, Any]) -> Response[HealthReport]:
-        """Full report; 200 unless ``unhealthy`` (checkpointer down), then 503."""
+        """Full report; 200 unless ``unhealthy`` (checkpointer down), then 503.
+
+        Reasons name files and errors only for a caller with a valid key (the path needs none).
+        """
         context = platform_context(request.app.state)
         settings = context.settings
-        runtime = context.require_runtime().health()
+        detailed = (
+            not settings.api_key_enabled or context.keys.verify(presented_key(request.scope)) is not None
+        )
+        runtime = context.require_runtime().health(detailed)
         checkpointer_ok = await context.require_checkpointer_probe().ok()
+        # The runtime's reasons already name the missing LLM key, the agents file and the store.
         reasons = list(runtime.reasons)
-        if not settings.llm_configured and not any("OPENAI_API_KEY" in r for r in reasons):
-            reasons.insert(0, NO_LLM_KEY_REASON)
         if not checkpointer_ok:
             reasons.append(
                 f"checkpointer ({runtime.checkpointer_backend}) does not answer: check CHECKPOINTER_URL"
@@ -82,12 +89,16 @@ class HealthController(Controller):
         """200 when this instance should get traffic; 503 while draining, in maintenance or DB down."""
         context = platform_context(request.app.state)
         if context.draining:
-            raise ServiceUnavailable("not ready: shutting down (SIGTERM received)", retry_after=5)
+            raise ServiceUnavailable(
+                "not ready: shutting down (SIGTERM received)", retry_after=STOPPING_RETRY_AFTER_SECONDS
+            )
         flags = context.flags.current()
         if flags.maintenance:
             raise ServiceUnavailable(
                 "not ready: maintenance mode is on", retry_after=flags.retry_after_seconds
             )
         if not await context.require_checkpointer_probe().ok():
-            raise ServiceUnavailable("not ready: the checkpointer does not answer", retry_after=5)
+            raise ServiceUnavailable(
+                "not ready: the checkpointer does not answer", retry_after=STATE_RETRY_AFTER_SECONDS
+            )
         return ProbeStatus(status="ready")

@@ -22,7 +22,7 @@ from langchain_platform.observability.metrics import HttpMetrics
 
 REQUEST_ID_HEADER = b"x-request-id"
 # Accept a caller's id only if it is short and plain: it is echoed and logged verbatim.
-_VALID_REQUEST_ID = re.compile(rb"^[A-Za-z0-9._:-]{1,128}$")
+_VALID_REQUEST_ID = re.compile(rb"[A-Za-z0-9._:-]{1,128}")  # the whole value: fullmatch
 # Probes and scrapes arrive every few seconds; successful ones log at DEBUG to keep INFO readable.
 _QUIET_PREFIXES = ("/health", "/metrics")
 UNMATCHED_ROUTE = "unmatched"
@@ -36,7 +36,7 @@ _stdlib_log = logging.getLogger(ACCESS_LOGGER)
 
 def _incoming_request_id(scope: Scope) -> str:
     for name, value in scope["headers"]:
-        if name == REQUEST_ID_HEADER and _VALID_REQUEST_ID.match(value):
+        if name == REQUEST_ID_HEADER and _VALID_REQUEST_ID.fullmatch(value):
             return value.decode("ascii")
     return os.urandom(16).hex()
 

@@ -1,0 +1,303 @@
+"""``PlatformStore`` on the SQLite file that also holds the checkpoints.
+
+Several worker processes (and containers sharing the volume) open the same file: the run lease is
+taken inside ``BEGIN IMMEDIATE`` so exactly one of them wins, and WAL mode plus a busy timeout let
+readers and the checkpointer's writers proceed meanwhile. Starting a run (lease, thread owner check,
+thread row) is one transaction, so one commit. Columns added after the first release are added to
+an existing file by ``setup`` (``_MIGRATIONS``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+import aiosqlite
+
+from langchain_platform.principals import Principal
+from langchain_platform.state.store import (
+    LeaseRefused,
+    RunView,
+    ThreadRecord,
+    epoch_to_datetime,
+    result_from_json,
+    result_to_json,
+)
+
+BUSY_TIMEOUT_MS = 5000
+_T = TypeVar("_T")
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS platform_run_locks (
+    thread_id TEXT PRIMARY KEY,
+    run_id TEXT NOT NULL,
+    owner TEXT NOT NULL,
+    expires_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS platform_threads (
+    thread_id TEXT PRIMARY KEY,
+    agent TEXT NOT NULL,
+    updated_at REAL NOT NULL,
+    owner TEXT
+);
+CREATE INDEX IF NOT EXISTS platform_threads_updated_at ON platform_threads (updated_at);
+CREATE TABLE IF NOT EXISTS platform_runs (
+    run_id TEXT PRIMARY KEY,
+    agent TEXT NOT NULL,
+    thread_id TEXT,
+    status TEXT NOT NULL,
+    result_json TEXT,
+    error TEXT,
+    callback TEXT,
+    created_at REAL NOT NULL,
+    updated_at REAL NOT NULL,
+    owner TEXT
+);
+CREATE TABLE IF NOT EXISTS platform_webhook_ids (
+    webhook_id TEXT PRIMARY KEY,
+    keep_until REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS platform_webhook_ids_keep_until ON platform_webhook_ids (keep_until);
+"""
+# (table, column, type) added since the first release; NULL in rows written before.
+_MIGRATIONS = (("platform_threads", "owner", "TEXT"), ("platform_runs", "owner", "TEXT"))
+
+
+async def open_sqlite(path: Path, *, autocommit: bool = False) -> aiosqlite.Connection:
+    """Open (creating the parent directory) a WAL-mode connection that waits on locks, not fails.
+
+    ``autocommit`` commits each statement alone unless inside an explicit BEGIN.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    isolation = None if autocommit else "DEFERRED"
+    conn = await aiosqlite.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=isolation)
+    await conn.execute("PRAGMA journal_mode=WAL")
+    # In WAL mode NORMAL syncs only at checkpoints, not at every commit. It cannot corrupt the
+    # database; a power loss (not a process crash) may only lose the last commits before it.
+    # FULL would cost an fdatasync per commit, several per agent run.
+    await conn.execute("PRAGMA synchronous=NORMAL")
+    await conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+    return conn
+
+
+class SqliteStore:
+    def __init__(self, conn: aiosqlite.Connection) -> None:
+        """``conn`` must be opened with ``open_sqlite(path, autocommit=True)``."""
+        self._conn = conn
+        # One connection, so transactions from concurrent requests must not interleave on it.
+        self._lock = asyncio.Lock()
+
+    @classmethod
+    async def open(cls, path: Path) -> SqliteStore:
+        return cls(await open_sqlite(path, autocommit=True))
+
+    async def _serial(self, work: Callable[[], Awaitable[_T]]) -> _T:
+        # Shielded so a cancelled request cannot leave the shared connection inside a transaction.
+        async def locked() -> _T:
+            async with self._lock:
+                return await work()
+
+        return await asyncio.shield(locked())
+
+    async def _transaction(self, work: Callable[[aiosqlite.Connection], Awaitable[_T]]) -> _T:
+        async def run() -> _T:
+            await self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                value = await work(self._conn)
+            except BaseException:
+                await self._conn.execute("ROLLBACK")
+                raise
+            await self._conn.execute("COMMIT")
+            return value
+
+        return await self._serial(run)
+
+    async def _execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+        async def run() -> int:
+            cursor = await self._conn.execute(sql, params)
+            return cursor.rowcount
+
+        return await self._serial(run)
+
+    async def _fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        async def run() -> list[Any]:
+            cursor = await self._conn.execute(sql, params)
+            return list(await cursor.fetchall())
+
+        return await self._serial(run)
+
+    async def setup(self) -> None:
+        async def migrate(conn: aiosqlite.Connection) -> None:
+            for table, column, kind in _MIGRATIONS:
+                cursor = await conn.execute(f"PRAGMA table_info({table})")
+                if column not in {row[1] for row in await cursor.fetchall()}:
+                    await conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
+
+        await self._serial(lambda: self._conn.executescript(_SCHEMA))
+        # One transaction: workers starting together on one file add each column once.
+        await self._transaction(migrate)
+
+    async def ping(self) -> None:
+        await self._fetchall("SELECT 1")
+
+    async def close(self) -> None:
+        await self._conn.close()
+
+    async def acquire_run_lock(
+        self,
+        thread_id: str,
+        run_id: str,
+        owner: str,
+        lease_seconds: float,
+        *,
+        agent: str | None = None,
+        principal: Principal | None = None,
+    ) -> LeaseRefused | None:
+        async def take(conn: aiosqlite.Connection) -> LeaseRefused | None:
+            now = time.time()
+            thread: aiosqlite.Row | None = None
+            if agent is not None:
+                cursor = await conn.execute(
+                    "SELECT agent, owner FROM platform_threads WHERE thread_id = ?", (thread_id,)
+                )
+                thread = await cursor.fetchone()
+                if thread is not None and principal is not None and not principal.may_use(thread[1]):
+                    return LeaseRefused(hidden=True)
+            cursor = await conn.execute(
+                "SELECT run_id FROM platform_run_locks WHERE thread_id = ? AND expires_at > ?",
+                (thread_id, now),
+            )
+            row = await cursor.fetchone()
+            if row is not None:
+                return LeaseRefused(holder=str(row[0]))
+            if agent is not None:
+                if thread is not None and thread[0] != agent:
+                    return LeaseRefused(agent=str(thread[0]))
+                await conn.execute(
+                    "INSERT INTO platform_threads (thread_id, agent, updated_at, owner) VALUES (?, ?, ?, ?) "
+                    "ON CONFLICT (thread_id) DO UPDATE SET updated_at = excluded.updated_at, "
+                    "owner = coalesce(platform_threads.owner, excluded.owner)",
+                    (thread_id, agent, now, principal.owner if principal else None),
+                )
+            await conn.execute(
+                "INSERT OR REPLACE INTO platform_run_locks (thread_id, run_id, owner, expires_at) "
+                "VALUES (?, ?, ?, ?)",
+                (thread_id, run_id, owner, now + lease_seconds),
+            )
+            return None
+
+        return await self._transaction(take)
+
+    async def renew_run_lock(self, thread_id: str, run_id: str, lease_seconds: float) -> bool:
+        renewed = await self._execute(
+            "UPDATE platform_run_locks SET expires_at = ? WHERE thread_id = ? AND run_id = ?",
+            (time.time() + lease_seconds, thread_id, run_id),
+        )
+        return renewed > 0
+
+    async def release_run_lock(self, thread_id: str, run_id: str) -> None:
+        await self._execute(
+            "DELETE FROM platform_run_locks WHERE thread_id = ? AND run_id = ?", (thread_id, run_id)
+        )
+
+    async def release_leases_of_other_boots(self, host: str, boot_id: str) -> int:
+        # Prefix comparisons, not LIKE: a hostname may contain LIKE's wildcard "_".
+        host_prefix, boot_prefix = f"{host}:", f"{host}:{boot_id}:"
+        return await self._execute(
+            "DELETE FROM platform_run_locks WHERE substr(owner, 1, ?) = ? AND substr(owner, 1, ?) != ?",
+            (len(host_prefix), host_prefix, len(boot_prefix), boot_prefix),
+        )
+
+    async def clear_expired_run_locks(self) -> int:
+        return await self._execute("DELETE FROM platform_run_locks WHERE expires_at <= ?", (time.time(),))
+
+    async def thread_record(self, thread_id: str) -> ThreadRecord | None:
+        rows = await self._fetchall(
+            "SELECT agent, owner FROM platform_threads WHERE thread_id = ?", (thread_id,)
+        )
+        return ThreadRecord(agent=str(rows[0][0]), owner=rows[0][1]) if rows else None
+
+    async def threads_older_than(self, seconds: float) -> list[str]:
+        rows = await self._fetchall(
+            "SELECT thread_id FROM platform_threads WHERE updated_at < ?", (time.time() - seconds,)
+        )
+        return [str(row[0]) for row in rows]
+
+    async def forget_threads(self, thread_ids: Sequence[str]) -> int:
+        async def forget(conn: aiosqlite.Connection) -> int:
+            count = 0
+            for thread_id in thread_ids:
+                await conn.execute("DELETE FROM platform_run_locks WHERE thread_id = ?", (thread_id,))
+                cursor = await conn.execute("DELETE FROM platform_threads WHERE thread_id = ?", (thread_id,))
+                count += cursor.rowcount
+            return count
+
+        return await self._transaction(forget)
+
+    async def create_run(self, run_id: str, agent: str, thread_id: str, owner: str) -> None:
+        now = time.time()
+        await self._execute(
+            "INSERT INTO platform_runs (run_id, agent, thread_id, status, created_at, updated_at, owner) "
+            "VALUES (?, ?, ?, 'queued', ?, ?, ?)",
+            (run_id, agent, thread_id, now, now, owner),
+        )
+
+    async def update_run(
+        self,
+        run_id: str,
+        *,
+        status: str,
+        result: dict[str, Any] | None = None,
+        error: str | None = None,
+    ) -> None:
+        await self._execute(
+            "UPDATE platform_runs SET status = ?, result_json = ?, error = ?, updated_at = ? "
+            "WHERE run_id = ?",
+            (status, result_to_json(result), error, time.time(), run_id),
+        )
+
+    async def set_run_callback(self, run_id: str, callback: str) -> None:
+        await self._execute(
+            "UPDATE platform_runs SET callback = ?, updated_at = ? WHERE run_id = ?",
+            (callback, time.time(), run_id),
+        )
+
+    async def get_run(self, run_id: str) -> RunView | None:
+        rows = await self._fetchall(
+            "SELECT run_id, agent, thread_id, status, result_json, error, callback, created_at, updated_at, "
+            "owner FROM platform_runs WHERE run_id = ?",
+            (run_id,),
+        )
+        if not rows:
+            return None
+        row = rows[0]
+        return RunView(
+            run_id=row[0],
+            agent=row[1],
+            thread_id=row[2],
+            status=row[3],
+            result=result_from_json(row[4]),
+            error=row[5],
+            callback=row[6],
+            created_at=epoch_to_datetime(row[7]),
+            updated_at=epoch_to_datetime(row[8]),
+            owner=row[9],
+        )
+
+    async def claim_webhook_id(self, webhook_id: str, keep_until: float) -> bool:
+        async def claim(conn: aiosqlite.Connection) -> bool:
+            await conn.execute("DELETE FROM platform_webhook_ids WHERE keep_until < ?", (time.time(),))
+            cursor = await conn.execute(
+                "INSERT INTO platform_webhook_ids (webhook_id, keep_until) VALUES (?, ?) "
+                "ON CONFLICT (webhook_id) DO NOTHING",
+                (webhook_id, keep_until),
+            )
+            return cursor.rowcount == 1
+
+        return await self._transaction(claim)
+
+    async def release_webhook_id(self, webhook_id: str) -> None:
+        await self._execute("DELETE FROM platform_webhook_ids WHERE webhook_id = ?", (webhook_id,))
