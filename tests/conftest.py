@@ -9,7 +9,9 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
 
 from harness.platform_server import PlatformServer
@@ -25,6 +27,22 @@ Launcher = Callable[..., PlatformServer]
 
 # Servers of the current module, so a failing test's report can show what they logged.
 _RUNNING: list[PlatformServer] = []
+
+
+@pytest.fixture(scope="module")
+def client(server: PlatformServer) -> Iterator[httpx.Client]:
+    """A client with the operator key to the module's own `server` fixture."""
+    with server.client(api_key=API_KEY) as c:
+        yield c
+
+
+@pytest.fixture(scope="module")
+def document(server: PlatformServer) -> dict[str, Any]:
+    """The OpenAPI document the module's own `server` fixture publishes."""
+    response = httpx.get(f"{server.url}/schema/openapi.json", timeout=10)
+    assert response.status_code == 200
+    document: dict[str, Any] = response.json()
+    return document
 
 
 @pytest.fixture(scope="session")

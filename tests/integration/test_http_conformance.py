@@ -7,7 +7,6 @@ to send a key and which operations need one, and the server behaves as it says.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -26,18 +25,6 @@ UNDECLARED_METHODS = ["PUT", "PATCH", "POST", "DELETE", "GET"]
 @pytest.fixture(scope="module")
 def server(launch: Launcher) -> PlatformServer:
     return launch()
-
-
-@pytest.fixture(scope="module")
-def client(server: PlatformServer) -> Iterator[httpx.Client]:
-    with server.client(api_key=API_KEY) as c:
-        yield c
-
-
-@pytest.fixture(scope="module")
-def document(client: httpx.Client) -> dict[str, Any]:
-    document: dict[str, Any] = client.get("/schema/openapi.json").json()
-    return document
 
 
 def declared_methods(document: dict[str, Any]) -> dict[str, set[str]]:

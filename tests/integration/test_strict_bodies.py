@@ -7,7 +7,6 @@ nothing happens on the server: no run reaches the LLM, maintenance stays off, th
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -17,24 +16,12 @@ from harness.http_checks import assert_problem, token
 from harness.openapi_cases import json_operations, wrong_type_bodies
 from harness.platform_server import PlatformServer
 from harness.stub_openai import StubOpenAI
-from tests.conftest import API_KEY, Launcher
+from tests.conftest import Launcher
 
 
 @pytest.fixture(scope="module")
 def server(launch: Launcher) -> PlatformServer:
     return launch()
-
-
-@pytest.fixture(scope="module")
-def client(server: PlatformServer) -> Iterator[httpx.Client]:
-    with server.client(api_key=API_KEY) as c:
-        yield c
-
-
-@pytest.fixture(scope="module")
-def document(client: httpx.Client) -> dict[str, Any]:
-    document: dict[str, Any] = client.get("/schema/openapi.json").json()
-    return document
 
 
 def test_every_field_refuses_every_other_json_type(

@@ -9,7 +9,6 @@ levels hit the recursion limit, a 500 with a traceback per request.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -20,7 +19,7 @@ from harness.http_checks import assert_problem
 from harness.openapi_cases import Operation, json_operations
 from harness.platform_server import PlatformServer
 from harness.standard_webhooks import signed_headers
-from tests.conftest import API_KEY, Launcher
+from tests.conftest import Launcher
 
 WEBHOOK_SECRET = "nesting-webhook-secret"
 NESTING_DETAIL = f"JSON nested deeper than {MAX_JSON_NESTING} levels"
@@ -29,20 +28,6 @@ NESTING_DETAIL = f"JSON nested deeper than {MAX_JSON_NESTING} levels"
 @pytest.fixture(scope="module")
 def server(launch: Launcher) -> PlatformServer:
     return launch(WEBHOOK_SECRET=WEBHOOK_SECRET)
-
-
-@pytest.fixture(scope="module")
-def document(server: PlatformServer) -> dict[str, Any]:
-    response = httpx.get(f"{server.url}/schema/openapi.json", timeout=10)
-    assert response.status_code == 200
-    document: dict[str, Any] = response.json()
-    return document
-
-
-@pytest.fixture(scope="module")
-def client(server: PlatformServer) -> Iterator[httpx.Client]:
-    with server.client(api_key=API_KEY) as c:
-        yield c
 
 
 def nested(kind: str, depth: int) -> bytes:
