@@ -10,7 +10,6 @@ from litestar.openapi import ResponseSpec
 
 from langchain_platform import __version__
 from langchain_platform.agents.errors import STOPPING_RETRY_AFTER_SECONDS
-from langchain_platform.auth import presented_key
 from langchain_platform.context import platform_context
 from langchain_platform.errors import ServiceUnavailable, error_responses
 from langchain_platform.health.schemas import (
@@ -20,6 +19,7 @@ from langchain_platform.health.schemas import (
     LlmHealth,
     ProbeStatus,
 )
+from langchain_platform.principals import Principal
 from langchain_platform.state.errors import STATE_RETRY_AFTER_SECONDS
 
 _UNHEALTHY = ResponseSpec(
@@ -41,9 +41,8 @@ class HealthController(Controller):
         """
         context = platform_context(request.app.state)
         settings = context.settings
-        detailed = (
-            not settings.api_key_enabled or context.keys.verify(presented_key(request.scope)) is not None
-        )
+        # The API-key gate has already checked any key presented, on this exempt path too.
+        detailed = not settings.api_key_enabled or isinstance(request.scope.get("user"), Principal)
         runtime = context.require_runtime().health(detailed)
         checkpointer_ok = await context.require_checkpointer_probe().ok()
         # The runtime's reasons already name the missing LLM key, the agents file and the store.
