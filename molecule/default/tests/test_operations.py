@@ -26,12 +26,15 @@ from harness.playbook_runner import PlaybookResult, run_playbook
 NEW_KEY = "molecule-rotated-key"
 
 
-def playbook(name: str, extra_vars: Mapping[str, Any] | None = None) -> PlaybookResult:
+def playbook(
+    name: str, extra_vars: Mapping[str, Any] | None = None, *, check: bool = False
+) -> PlaybookResult:
     """Run playbooks/<name> against the scenario's inventory (the verifier has molecule's ANSIBLE_CONFIG)."""
     return run_playbook(
         PROJECT / "playbooks" / name,
         os.environ["MOLECULE_INVENTORY_FILE"],
         extra_vars=extra_vars,
+        check=check,
         timeout=600,
     )
 
@@ -135,6 +138,23 @@ def test_restart_with_override_keeps_serving(host: Any, agent_name: str) -> None
     assert "across the restart" in thread_texts(host, agent_name, thread)
     answer = api(host, "POST", f"/api/enterprise/agents/{agent_name}/invoke", {"input": "after restart"})
     assert "after restart" in answer["output"]
+
+
+def test_check_mode_previews_a_stopped_container_without_failing(host: Any) -> None:
+    """`--check` on a host whose container is down (the configuration and image are there) says a real run
+    would start it, instead of waiting for a readiness that check mode never brings."""
+    assert host.run(f"docker stop {CONTAINER}").rc == 0
+    try:
+        result = playbook("deploy.yml", check=True)
+        output = succeeded(result)
+        # The callback wraps long messages: compare with the whitespace folded.
+        assert f"{CONTAINER} would be (re)started by a real run" in " ".join(output.split())
+        assert result.changed_hosts, "check mode must report the container it would start"
+        assert not inspect(host)["State"]["Running"], "check mode started the container"
+    finally:
+        assert host.run(f"docker start {CONTAINER}").rc == 0
+        ready = host.run(f"curl -sf --retry 30 --retry-delay 1 --retry-all-errors {BASE_URL}/health/ready")
+    assert ready.rc == 0, ready.stderr
 
 
 def test_maintenance_on_then_off(host: Any, agent_name: str) -> None:
