@@ -55,6 +55,8 @@ STOPSIGNAL SIGTERM
 HEALTHCHECK --interval=10s --timeout=3s --start-period=30s --retries=3 \
     CMD ["python3", "-c", "import urllib.request as r\ntry: r.urlopen('http://127.0.0.1:8000/health/live', timeout=2)\nexcept Exception as e: raise SystemExit(f'not live: {e}')"]
 ENTRYPOINT ["langchain-platform"]
+# No --workers: WORKERS decides, and unset or auto it is one worker per CPU the container may use
+# (docker run --cpus / --cpuset-cpus), so a replica uses its CPU limit.
 CMD ["serve", "--host", "0.0.0.0", "--port", "8000"]
 
 # Last, so that a new version or revision reuses every layer above.

@@ -26,6 +26,7 @@ help:
 
 deps:
 	lab/host-deps.sh
+	lab/js-sdk.sh
 
 lab: deps
 	lab/setup.sh
@@ -77,6 +78,7 @@ test: lint test-service collection-check molecule
 
 bench: deps
 	$(BIN)/python -m bench.service_bench
+	lab/langgraph-dev.sh && $(BIN)/python -m bench.agent_server_bench
 
 bench-ops: lab
 	$(BIN)/python -m bench.ops_bench

@@ -40,6 +40,7 @@ def main(argv: list[str] | None = None) -> int:
                 sys.executable, "-m", "pyinstrument", "--renderer", "text", "--outfile", str(report),
                 *(["--show-all"] if args.show_all else []),
                 "-m", "langchain_platform", "serve", "--host", "127.0.0.1", "--port", str(port),
+                "--workers", "1",  # the profiler sees one process
             ]  # fmt: skip
             env = cli_env({**service_env(llm.url, work / "data"), "PYTHONPATH": str(REPO_ROOT / "service")})
             with (work / "server.log").open("wb") as log:

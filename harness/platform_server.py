@@ -69,8 +69,8 @@ class PlatformServer:
 
     def start(self, wait: bool = True) -> None:
         args = [str(CLI), "serve", "--host", "127.0.0.1", "--port", str(self.port)]
-        if self.workers != 1:
-            args += ["--workers", str(self.workers)]
+        # Always explicit: without it `serve` starts one worker per CPU this machine gives it.
+        args += ["--workers", str(self.workers)]
         with self.log_path.open("ab") as log:
             log.write(f"--- start {' '.join(args)}\n".encode())
             log.flush()

@@ -83,6 +83,13 @@ class LocalPostgres:
         self.psql(f"CREATE ROLE {USER} LOGIN PASSWORD '{PASSWORD}'")
         self.psql(f"CREATE DATABASE {DATABASE} OWNER {USER}")
 
+    def new_database(self, name: str) -> str:
+        """Create an empty database `name` (letters, digits, _) owned by the test role; its URL."""
+        if not name.replace("_", "").isalnum():
+            raise ValueError(f"database name {name!r}: letters, digits and _ only")
+        self.psql(f"CREATE DATABASE {name} OWNER {USER}")
+        return self.url.rsplit("/", 1)[0] + f"/{name}"
+
     def psql(self, sql: str, database: str = "postgres") -> str:
         """Run SQL as the superuser over the Unix socket; returns unaligned, tuples-only output."""
         result = self._run(

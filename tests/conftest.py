@@ -66,11 +66,16 @@ def stub_langsmith() -> Iterator[StubLangSmith]:
 
 
 @pytest.fixture(scope="session")
-def postgres_url() -> Iterator[str]:
+def postgres() -> Iterator[LocalPostgres]:
     if postgres_bin_dir() is None:
         pytest.skip("PostgreSQL server binaries absent (apt-get install postgresql; .ci/run installs them)")
     with LocalPostgres() as pg:
-        yield pg.url
+        yield pg
+
+
+@pytest.fixture(scope="session")
+def postgres_url(postgres: LocalPostgres) -> str:
+    return postgres.url
 
 
 def service_env(data_dir: Path, llm: StubOpenAI) -> dict[str, str]:

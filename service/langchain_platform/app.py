@@ -18,14 +18,16 @@ from litestar.types import ASGIApp
 from langchain_platform import __version__
 from langchain_platform.access import provide_principal
 from langchain_platform.admin import AdminController, SessionsController
+from langchain_platform.agent_server import AgentServerPlugin
 from langchain_platform.agents.controllers import AgentController, ChainController
 from langchain_platform.agents.runtime import AgentRuntime
-from langchain_platform.auth import ApiKeyGate, KeyStore
+from langchain_platform.auth import ApiKeyGate, KeyStore, path_is_exempt
 from langchain_platform.context import PlatformContext, platform_context
 from langchain_platform.errors import EXCEPTION_HANDLERS
 from langchain_platform.flags import FlagsStore
 from langchain_platform.health import HealthController
 from langchain_platform.health.checkpointer_probe import CheckpointerProbe
+from langchain_platform.health.probe_answers import LIVE_PATH, READY_PATH, ProbeAnswers
 from langchain_platform.http_methods import HttpMethods
 from langchain_platform.observability.logging import configure_logging, current_level, set_level
 from langchain_platform.observability.metrics import mark_worker_dead, metrics_endpoint
@@ -93,6 +95,7 @@ async def _lifespan(app: Litestar) -> AsyncIterator[None]:
     # frozen, the collector stops re-scanning those hundreds of thousands of objects on every full
     # collection that request garbage triggers.
     gc.freeze()
+    gc.enable()  # `serve` imports the app with the collector paused (serve_app.py)
     health = runtime.health()
     _log.info(
         "service started",
@@ -158,6 +161,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         plugins=[
             ClosedStructSchemaPlugin(),
             ChainInputSchemaPlugin(lambda: context.require_runtime().chain_variable_sets()),
+            AgentServerPlugin(),
         ],
         logging_config=None,
     )
@@ -165,6 +169,13 @@ def create_app(settings: Settings | None = None) -> Litestar:
     handler: ASGIApp = HttpMethods(app.asgi_handler, app.asgi_router.handle_routing)
     if settings.api_key_enabled:
         handler = ApiKeyGate(handler, keys, settings.auth_exempt_paths)
+    keyless_probes = tuple(
+        path
+        for path in (LIVE_PATH, READY_PATH)
+        if not settings.api_key_enabled or path_is_exempt(path, settings.auth_exempt_paths)
+    )
+    if keyless_probes:
+        handler = ProbeAnswers(handler, context, app.asgi_router.handle_routing, keyless_probes)
     # Outermost wrapper, so 401, 404, 405 and other pre-routing answers are logged and counted too.
     app.asgi_handler = RequestObserver(handler, before_request=lambda: _apply_shared_flags(context))
     return app

@@ -31,7 +31,8 @@ from langchain_platform.settings import ConfigError, Settings
 from langchain_platform.state.run_guard import BOOT_ID_ENV, new_boot_id
 
 EXIT_CONFIG_ERROR = 1
-APP_FACTORY = "langchain_platform.app:create_app"
+# app.create_app, imported with the garbage collector paused (serve_app.py).
+APP_FACTORY = "langchain_platform.serve_app:create_app"
 # uvicorn's own grace, which starts only after our SIGTERM drain (shutdown.py) has already given
 # agent runs SHUTDOWN_GRACE_SECONDS: it lets responses of finished runs flush, then cancels.
 RESPONSE_FLUSH_SECONDS = 5
@@ -56,6 +57,17 @@ def _exit_zero_on_sigterm(_signum: int, _frame: FrameType | None) -> None:
     raise SystemExit(0)
 
 
+def _worker_count(requested: int | None, settings: Settings) -> int:
+    """``--workers``, else ``WORKERS``, else (unset or ``auto``) the CPUs this process may use."""
+    if requested is not None:
+        return requested
+    if settings.workers is not None:
+        return settings.workers
+    from langchain_platform.worker_count import usable_cpus
+
+    return usable_cpus()
+
+
 def _serve(args: argparse.Namespace) -> int:
     settings = _load_settings()
     if settings is None:
@@ -70,8 +82,9 @@ def _serve(args: argparse.Namespace) -> int:
     # One boot id per start, inherited by every worker: thread leases held under another boot id
     # of this host belong to processes that died, and the workers free them when they start.
     os.environ[BOOT_ID_ENV] = new_boot_id()
+    workers = _worker_count(args.workers, settings)
     metrics_dir: str | None = None
-    if args.workers > 1 and not os.environ.get(MULTIPROC_ENV):
+    if workers > 1 and not os.environ.get(MULTIPROC_ENV):
         metrics_dir = tempfile.mkdtemp(prefix="langchain-platform-metrics-")
         os.environ[MULTIPROC_ENV] = metrics_dir
     signal.signal(signal.SIGTERM, _exit_zero_on_sigterm)
@@ -83,7 +96,7 @@ def _serve(args: argparse.Namespace) -> int:
             http=PROTOCOL_PATH,
             host=args.host,
             port=args.port,
-            workers=args.workers,
+            workers=workers,
             log_config=None,
             access_log=False,
             proxy_headers=True,
@@ -113,7 +126,9 @@ def _check_config(_: argparse.Namespace) -> int:
     print(f"  chains: {', '.join(registry.chains) or 'none'}")
     print(f"  LLM provider: {settings.llm_provider or 'none (set OPENAI_API_KEY or ANTHROPIC_API_KEY)'}")
     print(f"  checkpointer: {settings.checkpointer_backend}")
+    print(f"  checkpoint durability: {settings.checkpoint_durability}")
     print(f"  data dir: {settings.data_dir}")
+    print(f"  workers: {settings.workers or 'auto'}")
     auth = (
         "off"
         if not settings.api_key_enabled
@@ -147,6 +162,15 @@ def _hash_key(args: argparse.Namespace) -> int:
     return 0
 
 
+def _workers_argument(text: str) -> int | None:
+    if text.lower() == "auto":
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is neither a number nor auto") from None
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="langchain-platform", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=__version__)
@@ -154,7 +178,12 @@ def _parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="run the HTTP service")
     serve.add_argument("--host", default="0.0.0.0")
     serve.add_argument("--port", type=int, default=8000)
-    serve.add_argument("--workers", type=int, default=1)
+    serve.add_argument(
+        "--workers",
+        type=_workers_argument,
+        default=None,
+        help="uvicorn worker processes, or auto: the CPUs this process may use (default: WORKERS, else auto)",
+    )
     serve.set_defaults(run=_serve)
     check = commands.add_parser("check-config", help="validate the environment and the agents file")
     check.set_defaults(run=_check_config)
@@ -168,7 +197,8 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    if getattr(args, "workers", 1) < 1:
+    workers = getattr(args, "workers", None)
+    if workers is not None and workers < 1:
         print("serve: --workers must be at least 1", file=sys.stderr)
         return 2
     code: int = args.run(args)

@@ -41,6 +41,11 @@ DEFAULT_AUTH_EXEMPT_PATHS = (
     "/schema",
     "/api/webhooks",
 )
+# LangGraph's checkpoint durability modes (CHECKPOINT_DURABILITY; docs/architecture.md says what each
+# risks on a crash).
+Durability = Literal["sync", "async", "exit"]
+DURABILITY_MODES: tuple[Durability, ...] = ("sync", "async", "exit")
+MAX_WORKERS = 64
 _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"0", "false", "no", "off"})
 
@@ -96,6 +101,18 @@ class Settings:
     http_max_header_bytes: int = 65_536
     http_header_timeout_seconds: float = 10.0
     http_body_timeout_seconds: float = 30.0
+    # None: as many uvicorn workers as CPUs this process may use (worker_count.py), "auto" in WORKERS.
+    workers: int | None = None
+    checkpoint_durability: Durability = "async"
+    # Agent Server background runs: a holder that stops renewing its lease this long is taken as dead;
+    # its run is then retried from its last checkpoint, or marked error when retry is off.
+    background_run_lease_seconds: float = 30.0
+    background_run_retry_lost: bool = True
+    # Agent Server threads: a default time to live after a thread's last change (0: kept until deleted),
+    # how often every process sweeps expired threads, and how long finished background runs are kept.
+    thread_ttl_minutes: float = 0.0
+    thread_sweep_seconds: float = 300.0
+    background_run_retention_seconds: float = 604_800.0
 
     @property
     def llm_provider(self) -> Literal["openai", "anthropic"] | None:
@@ -219,6 +236,22 @@ class _EnvReader:
             self.errors.append(f"LOG_LEVEL={text!r} is not a level: set one of {', '.join(LOG_LEVELS)}")
             return _DEFAULTS.log_level
         return text
+
+    def workers(self) -> int | None:
+        text = self.raw("WORKERS")
+        if text is None or text.lower() == "auto":
+            return None
+        return self.number("WORKERS", 1, int, 1, MAX_WORKERS)
+
+    def durability(self) -> Durability:
+        text = (self.raw("CHECKPOINT_DURABILITY") or _DEFAULTS.checkpoint_durability).lower()
+        for mode in DURABILITY_MODES:
+            if text == mode:
+                return mode
+        self.errors.append(
+            f"CHECKPOINT_DURABILITY={text!r} is not a mode: set one of {', '.join(DURABILITY_MODES)}"
+        )
+        return _DEFAULTS.checkpoint_durability
 
     def exempt_paths(self) -> tuple[str, ...]:
         if self.raw("AUTH_EXEMPT_PATHS") is None:
@@ -351,4 +384,23 @@ class _EnvReader:
             http_max_header_bytes=header_total,
             http_header_timeout_seconds=header_timeout,
             http_body_timeout_seconds=body_timeout,
+            workers=self.workers(),
+            checkpoint_durability=self.durability(),
+            background_run_lease_seconds=self.number(
+                "BACKGROUND_RUN_LEASE_SECONDS", d.background_run_lease_seconds, float, 1.0, 3600.0
+            ),
+            background_run_retry_lost=self.boolean("BACKGROUND_RUN_RETRY_LOST", d.background_run_retry_lost),
+            thread_ttl_minutes=self.number(
+                "THREAD_TTL_MINUTES", d.thread_ttl_minutes, float, 0.0, 5_256_000.0
+            ),
+            thread_sweep_seconds=self.number(
+                "THREAD_SWEEP_SECONDS", d.thread_sweep_seconds, float, 0.1, 86_400.0
+            ),
+            background_run_retention_seconds=self.number(
+                "BACKGROUND_RUN_RETENTION_SECONDS",
+                d.background_run_retention_seconds,
+                float,
+                1.0,
+                315_360_000.0,
+            ),
         )

@@ -8,10 +8,8 @@ Webhooks spec apart from the service; replays, stale times and redirected events
 from __future__ import annotations
 
 import json
-import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import httpx
@@ -20,11 +18,10 @@ import pytest
 from harness.http_checks import assert_problem, token, wait_until
 from harness.platform_server import PlatformServer
 from harness.standard_webhooks import signed_headers, verified
+from harness.webhook_receiver import ALLOWED_HOST, SECRET, Receiver
 from tests.conftest import API_KEY, Launcher
 
-SECRET = "webhook-secret-for-tests-8c2d"
 HOOK = "/api/webhooks/plain"
-ALLOWED_HOST = "127.0.0.2"
 
 
 def post_event(
@@ -59,43 +56,6 @@ def callback_outcome(server: PlatformServer, run_id: str) -> str:
     )
     assert isinstance(outcome, str)
     return outcome
-
-
-class Receiver:
-    """A loopback HTTP server that records callbacks; the first `fail_first` answers are 500."""
-
-    def __init__(self, host: str = "127.0.0.2", fail_first: int = 0) -> None:
-        self.fail_first = fail_first
-        self.received: list[tuple[int, dict[str, str], bytes]] = []  # (status answered, headers, body)
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                status = 500 if len(receiver.received) < receiver.fail_first else 200
-                receiver.received.append((status, {k.lower(): v for k, v in self.headers.items()}, body))
-                self.send_response(status)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-        self._server = ThreadingHTTPServer((host, 0), Handler)
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-
-    @property
-    def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}/hook"
-
-    def __enter__(self) -> Receiver:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
 
 
 @pytest.fixture(scope="module")

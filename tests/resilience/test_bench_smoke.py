@@ -39,6 +39,7 @@ def test_quick_bench_prints_figures_and_no_errors() -> None:
     assert systems == {
         ("reference", "constant"),
         ("reference", "agent"),
+        ("reference", "nostate"),
         ("service-1w", "health"),
         ("service-1w", "agent"),
         ("service-1w", "openai"),

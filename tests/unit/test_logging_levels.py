@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 from langchain_platform.observability.logging import configure_logging, set_level
 
-PER_LLM_CALL = ("httpx", "httpcore", "openai")
+PER_LLM_CALL = ("httpx", "httpcore", "openai", "httpx2", "httpcore2")
 
 
 @pytest.fixture(autouse=True)

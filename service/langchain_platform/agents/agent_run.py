@@ -10,7 +10,7 @@ import asyncio
 import contextlib
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
 
 import msgspec
@@ -19,7 +19,7 @@ from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, Huma
 from langchain_core.runnables import RunnableConfig
 from langgraph.graph.state import CompiledStateGraph
 
-from langchain_platform.agents.errors import RunTimeout
+from langchain_platform.agents.errors import RunTimeout, ThreadAwaitsResume
 from langchain_platform.agents.failures import outcome_label, run_failure
 from langchain_platform.agents.interrupted_turns import close_interrupted_turn
 from langchain_platform.agents.middleware import ModelSettings
@@ -29,12 +29,17 @@ from langchain_platform.agents.schemas import InvokeResponse
 from langchain_platform.agents.usage import UsageCallback
 from langchain_platform.domain_errors import DomainError
 from langchain_platform.observability.metrics import agent_run_duration_seconds, agent_runs_in_flight
+from langchain_platform.settings import Durability
 from langchain_platform.state.backend import StateBackend
 from langchain_platform.state.errors import state_errors
 from langchain_platform.state.run_guard import Lease
 from langchain_platform.state.store import PlatformStore
 
 Emit = Callable[[str, dict[str, Any]], Awaitable[None]]
+Graph = CompiledStateGraph[Any, Any, Any, Any]
+_T = TypeVar("_T")
+# What a caller runs as this run (``AgentRun.drive``): the agent's graph, called with the run's config.
+GraphWork = Callable[[Graph, RunnableConfig], Awaitable[_T]]
 StreamEvent = tuple[str, dict[str, Any]]
 # A new user turn, or (a stateless run) the whole conversation.
 RunInput = str | list[BaseMessage]
@@ -77,6 +82,7 @@ class AgentRun:
         run_timeout_seconds: float,
         llm_timeout_seconds: float,
         model_settings: ModelSettings | None = None,
+        durability: Durability | None = None,
     ) -> None:
         self.spec = spec
         self.thread_id = thread_id
@@ -92,6 +98,8 @@ class AgentRun:
         self._llm_timeout = llm_timeout_seconds
         self._released = False
         self._model_settings = model_settings
+        # When checkpoints are written (CHECKPOINT_DURABILITY); None for a run without a checkpointer.
+        self.durability = durability
         # The final answer's finish_reason as the LLM gave it ("stop", "length", ...), once it ran.
         self.finish_reason: str | None = None
 
@@ -169,23 +177,42 @@ class AgentRun:
 
     async def _execute(self, text: RunInput, emit: Emit | None) -> InvokeResponse:
         usage = UsageCallback(self._model, self._llm_timeout)
-        config = self._config(usage)
+        if "ask_human" in self.spec.tools and self._lease is not None:
+            await self._refuse_pending_question()
+
+        async def work(graph: Graph, config: RunnableConfig) -> str:
+            if emit is None:
+                final = await graph.ainvoke(
+                    _graph_input(text), config, context=self._model_settings, durability=self.durability
+                )
+                return self._final_text(final.get("messages", []))
+            return await self._stream_graph(text, config, emit)
+
+        output = await self.drive(work, usage)
+        return InvokeResponse(
+            output=output, thread_id=self.thread_id, run_id=str(self.run_id), usage=usage.usage
+        )
+
+    async def _refuse_pending_question(self) -> None:
+        """Only agents with ``ask_human`` can pause; checked under the lease, before any new input."""
+        snapshot = await self._graph.aget_state({"configurable": {"thread_id": self.thread_id}})
+        if snapshot.interrupts:
+            raise ThreadAwaitsResume(self.thread_id)
+
+    async def drive(self, work: GraphWork[_T], usage: UsageCallback | None = None) -> _T:
+        """Run ``work(graph, config)`` as this run: under its time limit, counted in flight and in the
+        run metrics, a failure named as a domain error, a turn cut short recorded as cancelled.
+
+        ``config`` labels the trace and carries the thread id; the lease stays held (``release``).
+        """
+        config = self._config(usage or UsageCallback(self._model, self._llm_timeout))
         started = time.perf_counter()
         failure: BaseException | None = None
         deadline = self._deadlines.start(self._run_timeout)
         with self._in_flight.track():
             try:
                 async with deadline:
-                    if emit is None:
-                        final = await self._graph.ainvoke(
-                            _graph_input(text), config, context=self._model_settings
-                        )
-                        output = self._final_text(final.get("messages", []))
-                    else:
-                        output = await self._stream_graph(text, config, emit)
-                return InvokeResponse(
-                    output=output, thread_id=self.thread_id, run_id=str(self.run_id), usage=usage.usage
-                )
+                    return await work(self._graph, config)
             except BaseException as exc:
                 failure = deadline.failure() or exc
                 if isinstance(exc, asyncio.CancelledError) or failure is not exc:
@@ -239,7 +266,11 @@ class AgentRun:
         output = ""
         # With a list of modes, v1 streaming yields (mode, chunk) pairs.
         stream: AsyncIterator[Any] = self._graph.astream(
-            _graph_input(text), config, stream_mode=["messages", "updates"], context=self._model_settings
+            _graph_input(text),
+            config,
+            stream_mode=["messages", "updates"],
+            context=self._model_settings,
+            durability=self.durability,
         )
         async for mode, chunk in stream:
             if mode == "messages":

@@ -4,6 +4,7 @@ the ways a run fails (LLM, tool, time limits, shutdown)."""
 from __future__ import annotations
 
 from langchain_platform.domain_errors import DomainError
+from langchain_platform.state.errors import ThreadBusy
 
 
 class UnknownAgent(DomainError):
@@ -16,6 +17,17 @@ class UnknownChain(DomainError):
 
 class ThreadNotFound(DomainError):
     pass
+
+
+class ThreadAwaitsResume(ThreadBusy):
+    """The thread's last run paused for a human answer (``ask_human``): a new turn would leave that
+    question unanswered, so only a resume continues it (409, like a busy thread)."""
+
+    def __init__(self, thread_id: str) -> None:
+        super().__init__(
+            f"thread {thread_id} waits for a human answer (ask_human): resume it through the Agent "
+            'Server API with command={"resume": <answer>} (langgraph-sdk runs.wait/stream/create)'
+        )
 
 
 class AgentsUnavailable(DomainError):

@@ -272,8 +272,9 @@ class AgentRuntime:
 
     # -- agent runs --------------------------------------------------------------------------------
 
-    async def compiled_graph(self, name: str) -> Graph:
-        """The compiled LangGraph agent the service runs for ``name``, with its checkpointer.
+    async def compiled_graph(self, name: str, *, stateless: bool = False) -> Graph:
+        """The compiled LangGraph agent the service runs for ``name``, with its checkpointer (none when
+        ``stateless``, as for stateless runs).
 
         Raises ``UnknownAgent``, ``AgentsUnavailable`` without an LLM, ``StateUnavailable`` while
         the state store is down.
@@ -281,7 +282,7 @@ class AgentRuntime:
         spec = self.agent(name)
         self._require_llm()
         saver, _ = await self._state.require()
-        return self._graph(spec, saver)
+        return self._graph(spec, None if stateless else saver)
 
     def _graph(self, spec: AgentSpec, saver: BaseCheckpointSaver[Any] | None) -> Graph:
         """The agent's graph checkpointing to ``saver``; with None, one that keeps no state at all."""
@@ -367,6 +368,8 @@ class AgentRuntime:
             run_timeout_seconds=self._settings.run_timeout_seconds,
             llm_timeout_seconds=self._settings.llm_timeout_seconds,
             model_settings=model_settings,
+            # A stateless run has no checkpointer, and LangGraph warns about a durability without one.
+            durability=self._settings.checkpoint_durability if lease is not None else None,
         )
 
     # -- threads -----------------------------------------------------------------------------------

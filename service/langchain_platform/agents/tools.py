@@ -1,4 +1,4 @@
-"""The tool catalog agents may name in ``agents.yaml``: calculator, current_time, http_get.
+"""The tool catalog agents may name in ``agents.yaml``: calculator, current_time, http_get, ask_human.
 
 Problems the model can fix (a bad expression, a refused URL) come back to it as tool errors; the
 per-call time limit is enforced for every tool by ``middleware.ToolTimeoutMiddleware``.
@@ -14,10 +14,11 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import httpx
 from langchain_core.tools import BaseTool, StructuredTool, ToolException
+from langgraph.types import interrupt
 
 from langchain_platform.agents.calculator import CalculatorError, calculate
 
-TOOL_NAMES = ("calculator", "current_time", "http_get")
+TOOL_NAMES = ("calculator", "current_time", "http_get", "ask_human")
 HTTP_MAX_BYTES = 256 * 1024
 HTTP_MAX_CHARS = 8000
 
@@ -82,6 +83,16 @@ def _http_get(client: HttpClientSource, allowlist: tuple[str, ...]) -> BaseTool:
     return StructuredTool.from_function(coroutine=http_get, name="http_get", handle_tool_error=True)
 
 
+def _ask_human() -> BaseTool:
+    def ask_human(question: str) -> str:
+        """Ask the human user a question (e.g. to approve an action) and wait for the answer."""
+        # Pauses the run (LangGraph interrupt): the thread is "interrupted" until a run resumes it with
+        # command={"resume": answer}, which becomes this call's result.
+        return str(interrupt({"question": question}))
+
+    return StructuredTool.from_function(ask_human, handle_tool_error=True)
+
+
 def build_tools(
     client: HttpClientSource, http_allowlist: tuple[str, ...], timeout_seconds: float
 ) -> dict[str, BaseTool]:
@@ -93,6 +104,7 @@ def build_tools(
         "calculator": _calculator(timeout_seconds),
         "current_time": _current_time(),
         "http_get": _http_get(client, http_allowlist),
+        "ask_human": _ask_human(),
     }
     assert tuple(tools) == TOOL_NAMES  # the catalog and its names must not drift apart
     return tools

@@ -38,6 +38,10 @@ class CheckpointerProbe:
     def _fresh(self) -> bool:
         return self._checked_at is not None and time.monotonic() - self._checked_at < self._max_age
 
+    def fresh_ok(self) -> bool:
+        """True when a ping younger than the maximum age answered; False also means "ask ``ok``"."""
+        return self._result and self._fresh()
+
     async def ok(self) -> bool:
         if self._fresh():  # the common case, every probe: no lock needed to read a fresh answer
             return self._result

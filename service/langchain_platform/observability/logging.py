@@ -22,10 +22,11 @@ _SECRET_KEYS = frozenset(
 )
 # Libraries that log every socket event at DEBUG; DEBUG on the service should not drown in them.
 _CHATTY_LIBRARIES = ("aiosqlite", "hpack", "multipart")
-# HTTP clients that log a line per request at INFO (one per LLM call): shown only at DEBUG.
-_PER_REQUEST_LIBRARIES = ("httpx", "openai")
-# httpcore logs socket events: at most INFO even when the service is at DEBUG.
-_SOCKET_LIBRARY = "httpcore"
+# HTTP clients that log a line per request at INFO (one per LLM call): shown only at DEBUG. The
+# openai client ships on httpx2, its fork of httpx, which logs under its own name.
+_PER_REQUEST_LIBRARIES = ("httpx", "httpx2", "openai")
+# httpcore (and httpcore2 under httpx2) log socket events: at most INFO even when the service is at DEBUG.
+_SOCKET_LIBRARIES = ("httpcore", "httpcore2")
 
 
 # The id of the request being served, on every line logged while serving it. A plain ContextVar:
@@ -104,7 +105,8 @@ def set_level(level: str) -> None:
     debug = level == "DEBUG"
     for name in _PER_REQUEST_LIBRARIES:
         logging.getLogger(name).setLevel(logging.NOTSET if debug else logging.WARNING)
-    logging.getLogger(_SOCKET_LIBRARY).setLevel(logging.INFO if debug else logging.WARNING)
+    for name in _SOCKET_LIBRARIES:
+        logging.getLogger(name).setLevel(logging.INFO if debug else logging.WARNING)
 
 
 def current_level() -> str:

@@ -32,6 +32,7 @@ POOL_MAX_SIZE = 10
 POOL_RECONNECT_GIVE_UP_SECONDS = 10.0
 # Serializes schema migrations of replicas starting together against one database.
 _SETUP_ADVISORY_LOCK = 0x6C61_6E67_7374_6174
+_SETUP_LOCK_RETRY_SECONDS = 0.05
 
 _T = TypeVar("_T")
 
@@ -117,12 +118,26 @@ class StateBackend:
         assert self._saver is not None
         assert self._store is not None
         async with self._pool.connection() as conn:
-            await conn.execute("SELECT pg_advisory_lock(%s)", (_SETUP_ADVISORY_LOCK,))
+            # Tried, not waited for: a session waiting in pg_advisory_lock holds a snapshot, and the
+            # checkpointer's migrations run CREATE INDEX CONCURRENTLY (on another pooled connection of
+            # the holder), which waits for every older snapshot. Two processes starting together on a
+            # new database then waited on each other for ever, through the holder's process where
+            # PostgreSQL's deadlock detector cannot see it.
+            while True:
+                if await self._try_setup_lock(conn):
+                    break
+                await asyncio.sleep(_SETUP_LOCK_RETRY_SECONDS)
             try:
                 await self._saver.setup()  # type: ignore[attr-defined]
                 await self._store.setup()
             finally:
                 await conn.execute("SELECT pg_advisory_unlock(%s)", (_SETUP_ADVISORY_LOCK,))
+
+    @staticmethod
+    async def _try_setup_lock(conn: Any) -> bool:
+        cursor = await conn.execute("SELECT pg_try_advisory_lock(%s) AS locked", (_SETUP_ADVISORY_LOCK,))
+        row = await cursor.fetchone()
+        return bool(row and row["locked"])
 
     async def ping(self) -> bool:
         """A real query against the store; records the outcome in ``ok``."""
@@ -136,6 +151,11 @@ class StateBackend:
             return False
         self.ok, self.last_error = True, None
         return True
+
+    @property
+    def pool(self) -> Pool | None:
+        """The PostgreSQL connection pool (None for the other backends), for tables of other packages."""
+        return self._pool
 
     @property
     def saver(self) -> BaseCheckpointSaver[Any] | None:

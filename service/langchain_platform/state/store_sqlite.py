@@ -3,15 +3,18 @@
 Several worker processes (and containers sharing the volume) open the same file: the run lease is
 taken inside ``BEGIN IMMEDIATE`` so exactly one of them wins, and WAL mode plus a busy timeout let
 readers and the checkpointer's writers proceed meanwhile. Starting a run (lease, thread owner check,
-thread row) is one transaction, so one commit. Columns added after the first release are added to
-an existing file by ``setup`` (``_MIGRATIONS``).
+thread row) is one transaction, so one commit, and one trip to the store's thread; ending it is one
+statement. Columns added after the first release are added to an existing file by ``setup``
+(``_MIGRATIONS``).
 """
 
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -83,60 +86,71 @@ async def open_sqlite(path: Path, *, autocommit: bool = False) -> aiosqlite.Conn
     return conn
 
 
+def _connect(path: Path) -> sqlite3.Connection:
+    """A plain autocommit connection with ``open_sqlite``'s settings, for the store's own thread."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=NORMAL")  # as in open_sqlite
+    conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+    return conn
+
+
+def _in_transaction(conn: sqlite3.Connection, work: Callable[[sqlite3.Connection], _T]) -> _T:
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        value = work(conn)
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+    return value
+
+
 class SqliteStore:
-    def __init__(self, conn: aiosqlite.Connection) -> None:
-        """``conn`` must be opened with ``open_sqlite(path, autocommit=True)``."""
+    """Every call is one trip to the store's own thread, a whole transaction included.
+
+    aiosqlite would make each statement a trip (a queue put, a thread wake-up and a loop callback),
+    six for a run start; here a run start and a run end are one each. One thread, so calls never
+    interleave on the connection, and a cancelled request cannot leave a transaction open: the
+    thread finishes what it started.
+    """
+
+    def __init__(self, conn: sqlite3.Connection, thread: ThreadPoolExecutor) -> None:
+        """Use ``open``: ``conn`` belongs to ``thread``, the executor's one worker."""
         self._conn = conn
-        # One connection, so transactions from concurrent requests must not interleave on it.
-        self._lock = asyncio.Lock()
+        self._thread = thread
 
     @classmethod
     async def open(cls, path: Path) -> SqliteStore:
-        return cls(await open_sqlite(path, autocommit=True))
+        thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="platform-store")
+        try:
+            conn = await asyncio.get_running_loop().run_in_executor(thread, _connect, path)
+        except BaseException:
+            thread.shutdown(wait=False)
+            raise
+        return cls(conn, thread)
 
-    async def _serial(self, work: Callable[[], Awaitable[_T]]) -> _T:
-        # Shielded so a cancelled request cannot leave the shared connection inside a transaction.
-        async def locked() -> _T:
-            async with self._lock:
-                return await work()
+    async def _run(self, work: Callable[[sqlite3.Connection], _T]) -> _T:
+        return await asyncio.get_running_loop().run_in_executor(self._thread, work, self._conn)
 
-        return await asyncio.shield(locked())
-
-    async def _transaction(self, work: Callable[[aiosqlite.Connection], Awaitable[_T]]) -> _T:
-        async def run() -> _T:
-            await self._conn.execute("BEGIN IMMEDIATE")
-            try:
-                value = await work(self._conn)
-            except BaseException:
-                await self._conn.execute("ROLLBACK")
-                raise
-            await self._conn.execute("COMMIT")
-            return value
-
-        return await self._serial(run)
+    async def _transaction(self, work: Callable[[sqlite3.Connection], _T]) -> _T:
+        return await self._run(lambda conn: _in_transaction(conn, work))
 
     async def _execute(self, sql: str, params: Sequence[Any] = ()) -> int:
-        async def run() -> int:
-            cursor = await self._conn.execute(sql, params)
-            return cursor.rowcount
-
-        return await self._serial(run)
+        return await self._run(lambda conn: conn.execute(sql, params).rowcount)
 
     async def _fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
-        async def run() -> list[Any]:
-            cursor = await self._conn.execute(sql, params)
-            return list(await cursor.fetchall())
-
-        return await self._serial(run)
+        return await self._run(lambda conn: conn.execute(sql, params).fetchall())
 
     async def setup(self) -> None:
-        async def migrate(conn: aiosqlite.Connection) -> None:
+        def migrate(conn: sqlite3.Connection) -> None:
             for table, column, kind in _MIGRATIONS:
-                cursor = await conn.execute(f"PRAGMA table_info({table})")
-                if column not in {row[1] for row in await cursor.fetchall()}:
-                    await conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
+                columns = {row[1] for row in conn.execute(f"PRAGMA table_info({table})").fetchall()}
+                if column not in columns:
+                    conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
 
-        await self._serial(lambda: self._conn.executescript(_SCHEMA))
+        await self._run(lambda conn: conn.executescript(_SCHEMA))
         # One transaction: workers starting together on one file add each column once.
         await self._transaction(migrate)
 
@@ -144,7 +158,10 @@ class SqliteStore:
         await self._fetchall("SELECT 1")
 
     async def close(self) -> None:
-        await self._conn.close()
+        try:
+            await self._run(lambda conn: conn.close())
+        finally:
+            self._thread.shutdown(wait=False)
 
     async def acquire_run_lock(
         self,
@@ -156,33 +173,31 @@ class SqliteStore:
         agent: str | None = None,
         principal: Principal | None = None,
     ) -> LeaseRefused | None:
-        async def take(conn: aiosqlite.Connection) -> LeaseRefused | None:
+        def take(conn: sqlite3.Connection) -> LeaseRefused | None:
             now = time.time()
-            thread: aiosqlite.Row | None = None
+            thread: tuple[str, str | None] | None = None
             if agent is not None:
-                cursor = await conn.execute(
+                thread = conn.execute(
                     "SELECT agent, owner FROM platform_threads WHERE thread_id = ?", (thread_id,)
-                )
-                thread = await cursor.fetchone()
+                ).fetchone()
                 if thread is not None and principal is not None and not principal.may_use(thread[1]):
                     return LeaseRefused(hidden=True)
-            cursor = await conn.execute(
+            row = conn.execute(
                 "SELECT run_id FROM platform_run_locks WHERE thread_id = ? AND expires_at > ?",
                 (thread_id, now),
-            )
-            row = await cursor.fetchone()
+            ).fetchone()
             if row is not None:
                 return LeaseRefused(holder=str(row[0]))
             if agent is not None:
                 if thread is not None and thread[0] != agent:
                     return LeaseRefused(agent=str(thread[0]))
-                await conn.execute(
+                conn.execute(
                     "INSERT INTO platform_threads (thread_id, agent, updated_at, owner) VALUES (?, ?, ?, ?) "
                     "ON CONFLICT (thread_id) DO UPDATE SET updated_at = excluded.updated_at, "
                     "owner = coalesce(platform_threads.owner, excluded.owner)",
                     (thread_id, agent, now, principal.owner if principal else None),
                 )
-            await conn.execute(
+            conn.execute(
                 "INSERT OR REPLACE INTO platform_run_locks (thread_id, run_id, owner, expires_at) "
                 "VALUES (?, ?, ?, ?)",
                 (thread_id, run_id, owner, now + lease_seconds),
@@ -227,11 +242,11 @@ class SqliteStore:
         return [str(row[0]) for row in rows]
 
     async def forget_threads(self, thread_ids: Sequence[str]) -> int:
-        async def forget(conn: aiosqlite.Connection) -> int:
+        def forget(conn: sqlite3.Connection) -> int:
             count = 0
             for thread_id in thread_ids:
-                await conn.execute("DELETE FROM platform_run_locks WHERE thread_id = ?", (thread_id,))
-                cursor = await conn.execute("DELETE FROM platform_threads WHERE thread_id = ?", (thread_id,))
+                conn.execute("DELETE FROM platform_run_locks WHERE thread_id = ?", (thread_id,))
+                cursor = conn.execute("DELETE FROM platform_threads WHERE thread_id = ?", (thread_id,))
                 count += cursor.rowcount
             return count
 
@@ -288,9 +303,9 @@ class SqliteStore:
         )
 
     async def claim_webhook_id(self, webhook_id: str, keep_until: float) -> bool:
-        async def claim(conn: aiosqlite.Connection) -> bool:
-            await conn.execute("DELETE FROM platform_webhook_ids WHERE keep_until < ?", (time.time(),))
-            cursor = await conn.execute(
+        def claim(conn: sqlite3.Connection) -> bool:
+            conn.execute("DELETE FROM platform_webhook_ids WHERE keep_until < ?", (time.time(),))
+            cursor = conn.execute(
                 "INSERT INTO platform_webhook_ids (webhook_id, keep_until) VALUES (?, ?) "
                 "ON CONFLICT (webhook_id) DO NOTHING",
                 (webhook_id, keep_until),

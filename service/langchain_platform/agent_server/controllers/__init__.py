@@ -1,0 +1,1 @@
+"""HTTP endpoints of the Agent Server API, one module per resource."""
