@@ -22,8 +22,15 @@ SAMPLES: dict[str, Any] = {
     "object": {},
     "null": None,
 }
-# Path parameters: an agent and a chain of tests/support/agents.yaml, plain ids elsewhere.
-PATH_VALUES = {"agent": "plain", "thread_id": "t-1", "run_id": "run-1"}
+# Path parameters: an agent and a chain of tests/support/agents.yaml (an agent is also the Agent Server
+# API's assistant), plain ids elsewhere.
+PATH_VALUES = {
+    "agent": "plain",
+    "assistant_id": "plain",
+    "thread_id": "t-1",
+    "run_id": "run-1",
+    "checkpoint_id": "cp-1",
+}
 
 
 @dataclass(frozen=True)
@@ -55,6 +62,12 @@ def operations(document: dict[str, Any]) -> list[Operation]:
     ]
 
 
+def body_refusal_status(op: Operation) -> int:
+    """The status of a refused body: 422 where the operation documents it (the Agent Server API, whose
+    clients read 422 as their validation error), else 400."""
+    return 422 if "422" in op.spec.get("responses", {}) else 400
+
+
 def json_operations(document: dict[str, Any]) -> list[Operation]:
     """Every operation whose request body is JSON."""
     return [
@@ -76,8 +89,10 @@ def body_schema(document: dict[str, Any], op: Operation) -> dict[str, Any]:
 
 
 def allowed_types(document: dict[str, Any], schema: dict[str, Any]) -> set[str]:
-    """The JSON types a value of `schema` may have."""
+    """The JSON types a value of `schema` may have (any, for a schema that constrains none: `{}`)."""
     schema = resolve(document, schema)
+    if not _CONSTRAINS_TYPE & schema.keys():
+        return set(SAMPLES)
     found: set[str] = set()
     for option in schema.get("oneOf", []) + schema.get("anyOf", []):
         found |= allowed_types(document, option)
@@ -93,6 +108,9 @@ def allowed_types(document: dict[str, Any], schema: dict[str, Any]) -> set[str]:
     if "number" in found:
         found.add("integer")  # 1 is a number too (while an integer schema refuses 1.5)
     return found
+
+
+_CONSTRAINS_TYPE = {"type", "oneOf", "anyOf", "enum", "const", "properties"}
 
 
 def _json_type(value: Any) -> str:

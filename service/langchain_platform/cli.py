@@ -7,6 +7,7 @@ Exit codes: 0 success, 1 invalid configuration (every problem printed to stderr,
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import shutil
 import signal
@@ -16,7 +17,6 @@ from types import FrameType
 
 from langchain_platform import __version__
 from langchain_platform.flags import FlagsStore
-from langchain_platform.observability.metrics import MULTIPROC_ENV
 from langchain_platform.principals import (
     DEFAULT_SCOPES,
     InvalidKeyEntry,
@@ -28,11 +28,14 @@ from langchain_platform.principals import (
     parse_scopes,
 )
 from langchain_platform.settings import ConfigError, Settings
-from langchain_platform.state.run_guard import BOOT_ID_ENV, new_boot_id
 
 EXIT_CONFIG_ERROR = 1
-# app.create_app, imported with the garbage collector paused (serve_app.py).
+# By import path, so each worker loads them and a supervisor of several workers never does: the
+# app's stack (Litestar, LangChain, the OpenAI client) costs it a second of CPU before any worker
+# starts. The app factory is app.create_app, imported with the garbage collector paused (serve_app.py);
+# the protocol adds header size limits and slow-sender timeouts (http_limits.py).
 APP_FACTORY = "langchain_platform.serve_app:create_app"
+HTTP_PROTOCOL = "langchain_platform.http_limits:LimitedHttpToolsProtocol"
 # uvicorn's own grace, which starts only after our SIGTERM drain (shutdown.py) has already given
 # agent runs SHUTDOWN_GRACE_SECONDS: it lets responses of finished runs flush, then cancels.
 RESPONSE_FLUSH_SECONDS = 5
@@ -72,9 +75,16 @@ def _serve(args: argparse.Namespace) -> int:
     settings = _load_settings()
     if settings is None:
         return EXIT_CONFIG_ERROR
+    workers = _worker_count(args.workers, settings)
+    if workers == 1:
+        # This process imports the app itself, the protocol's Litestar first: pause the collector
+        # from here rather than from serve_app on. The app's lifespan turns it back on. (A supervisor
+        # of several workers lives on with the collector on: it imports no app.)
+        gc.disable()
     import uvicorn
 
-    from langchain_platform.http_limits import PROTOCOL_PATH
+    from langchain_platform.observability.metrics_dir import MULTIPROC_ENV
+    from langchain_platform.state.run_guard import BOOT_ID_ENV, new_boot_id
 
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     # A fresh start honours LOG_LEVEL again; maintenance mode deliberately survives restarts.
@@ -82,7 +92,6 @@ def _serve(args: argparse.Namespace) -> int:
     # One boot id per start, inherited by every worker: thread leases held under another boot id
     # of this host belong to processes that died, and the workers free them when they start.
     os.environ[BOOT_ID_ENV] = new_boot_id()
-    workers = _worker_count(args.workers, settings)
     metrics_dir: str | None = None
     if workers > 1 and not os.environ.get(MULTIPROC_ENV):
         metrics_dir = tempfile.mkdtemp(prefix="langchain-platform-metrics-")
@@ -92,8 +101,7 @@ def _serve(args: argparse.Namespace) -> int:
         uvicorn.run(
             APP_FACTORY,
             factory=True,
-            # By import path, so each worker loads it: header size limits and slow-sender timeouts.
-            http=PROTOCOL_PATH,
+            http=HTTP_PROTOCOL,
             host=args.host,
             port=args.port,
             workers=workers,

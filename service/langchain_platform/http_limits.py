@@ -48,7 +48,6 @@ from uvicorn.server import ServerState
 from langchain_platform.errors import PROBLEM_JSON, problem_details
 from langchain_platform.settings import Settings
 
-PROTOCOL_PATH = "langchain_platform.http_limits:LimitedHttpToolsProtocol"
 # "METHOD SP target SP HTTP/1.1 CRLF" beyond the method and the target.
 _REQUEST_LINE_OVERHEAD = len(b"  HTTP/1.1\r\n")
 _HEADER_LINE_OVERHEAD = len(b": ")

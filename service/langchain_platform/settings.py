@@ -108,6 +108,11 @@ class Settings:
     # its run is then retried from its last checkpoint, or marked error when retry is off.
     background_run_lease_seconds: float = 30.0
     background_run_retry_lost: bool = True
+    # How often each process looks for runs that nothing woke it for (a safety net: a run created
+    # anywhere wakes every process), and how many background runs one process executes at once
+    # (0: none, a process that only answers the API).
+    background_run_poll_seconds: float = 0.5
+    background_runs_per_process: int = 16
     # Agent Server threads: a default time to live after a thread's last change (0: kept until deleted),
     # how often every process sweeps expired threads, and how long finished background runs are kept.
     thread_ttl_minutes: float = 0.0
@@ -390,6 +395,12 @@ class _EnvReader:
                 "BACKGROUND_RUN_LEASE_SECONDS", d.background_run_lease_seconds, float, 1.0, 3600.0
             ),
             background_run_retry_lost=self.boolean("BACKGROUND_RUN_RETRY_LOST", d.background_run_retry_lost),
+            background_run_poll_seconds=self.number(
+                "BACKGROUND_RUN_POLL_SECONDS", d.background_run_poll_seconds, float, 0.05, 3600.0
+            ),
+            background_runs_per_process=self.number(
+                "BACKGROUND_RUNS_PER_PROCESS", d.background_runs_per_process, int, 0, 1024
+            ),
             thread_ttl_minutes=self.number(
                 "THREAD_TTL_MINUTES", d.thread_ttl_minutes, float, 0.0, 5_256_000.0
             ),

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from langgraph_sdk import get_sync_client
 from langgraph_sdk.client import SyncLangGraphClient
@@ -13,7 +14,7 @@ from langgraph_sdk.errors import APIStatusError, ConflictError, NotFoundError, U
 
 from harness.http_checks import token
 from harness.platform_server import PlatformServer
-from tests.conftest import Launcher
+from tests.conftest import API_KEY, Launcher
 
 TEAM_KEY = "team-b-key-8c1d2e3f"
 AGENTS = "/api/enterprise/agents"
@@ -141,3 +142,31 @@ def test_threads_belong_to_their_owner(sdk: SyncLangGraphClient, team: SyncLangG
     # Its id is taken all the same, without telling whose it is.
     with pytest.raises(ConflictError):
         sdk.threads.create(thread_id=theirs["thread_id"])
+
+
+def test_a_run_cannot_adopt_another_owners_invoke_thread(
+    sdk: SyncLangGraphClient, team: SyncLangGraphClient, server: PlatformServer
+) -> None:
+    """A thread only `/invoke` knows (no Agent Server row yet) stays its owner's: `if_not_exists=create`
+    from another key must neither run on it nor leave a row that lets that key read it afterwards."""
+    secret = f"{token()} private note"
+    with server.client(api_key=API_KEY) as ops:
+        answer = ops.post(f"{AGENTS}/assistant/invoke", json={"input": secret})
+        assert answer.status_code == 200, answer.text
+        thread_id = answer.json()["thread_id"]
+    # runs.wait reads its answer as a stream: the SDK raises httpx's error, not its typed one.
+    with pytest.raises(httpx.HTTPStatusError) as refused:
+        team.runs.wait(
+            thread_id,
+            "assistant",
+            input={"messages": [{"role": "user", "content": "x"}]},
+            if_not_exists="create",
+        )
+    assert refused.value.response.status_code == 404
+    with pytest.raises(NotFoundError):
+        team.threads.get_state(thread_id)
+    with pytest.raises(NotFoundError):
+        team.threads.get(thread_id)
+    assert thread_id not in [t["thread_id"] for t in team.threads.search(limit=1000)]
+    # The owner still reads it.
+    assert secret in str(sdk.threads.get_state(thread_id)["values"])

@@ -1,4 +1,5 @@
-"""Deeply nested JSON on every endpoint that takes a JSON body: a 400 problem, never a 500.
+"""Deeply nested JSON on every endpoint that takes a JSON body: a 400 problem (422 where the operation
+documents it), never a 500.
 
 The endpoints come from the service's own OpenAPI document, so a new one is covered by itself;
 the webhook, which checks its signature on the raw body before decoding it (so its body is not in
@@ -16,7 +17,7 @@ import pytest
 from langchain_platform.request_bodies import MAX_JSON_NESTING
 
 from harness.http_checks import assert_problem
-from harness.openapi_cases import Operation, json_operations
+from harness.openapi_cases import Operation, body_refusal_status, json_operations
 from harness.platform_server import PlatformServer
 from harness.standard_webhooks import signed_headers
 from tests.conftest import Launcher
@@ -60,10 +61,11 @@ def test_every_json_endpoint_bounds_nesting(
 ) -> None:
     for op in json_operations(document):
         # Just under the bound the body is decoded (and refused for its shape, naming no depth).
-        under = assert_problem(post(client, op, nested(kind, MAX_JSON_NESTING)), 400)
+        refused = body_refusal_status(op)
+        under = assert_problem(post(client, op, nested(kind, MAX_JSON_NESTING)), refused)
         assert NESTING_DETAIL not in under["detail"], (op.label, under)
         for depth in (MAX_JSON_NESTING + 1, 100_000):
-            assert_problem(post(client, op, nested(kind, depth)), 400, NESTING_DETAIL)
+            assert_problem(post(client, op, nested(kind, depth)), refused, NESTING_DETAIL)
     assert "Traceback" not in server.log_text()
     assert client.get("/health/live").status_code == 200
 

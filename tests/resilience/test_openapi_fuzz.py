@@ -177,7 +177,10 @@ def signed_webhook_call(case: FuzzCase, headers: dict[str, str]) -> Any:
 @pytest.mark.parametrize("key", CLIENT_KEYS, ids=["api-key", "second-key"])
 def test_stateful_links_with_each_key(service_schema: Any, key: str) -> None:
     """Sequences of calls that follow the links: an operation's answer feeds the next one."""
-    base = service_schema.as_state_machine()
+    # Hypothesis replays a scenario's first steps and needs the same answers again: creating a thread
+    # under a chosen id answers 200 once and 409 (it exists) on the replay, which it reports as a
+    # flaky strategy. POST /threads stays fuzzed by the tests above.
+    base = service_schema.exclude(method="POST", path="/threads").as_state_machine()
 
     class Scenario(base):  # type: ignore[misc, valid-type]
         def call(self, case: FuzzCase, **kwargs: Any) -> Any:

@@ -19,14 +19,12 @@ from typing import Any
 
 import httpx
 import pytest
+from fleet_hosts import API_KEY, APP_HOSTS, LB_URL, docker_exec, lb_servers
 
 from harness.loadgen import LoadConfig, LoadRun, Target
 from harness.playbook_runner import HostStats, run_playbook
 
 PROJECT = Path(os.environ.get("MOLECULE_PROJECT_DIRECTORY", Path(__file__).resolve().parents[3]))
-LB_URL = "http://127.0.0.1:28480"
-API_KEY = "fleet-client-key"
-APP_HOSTS = ("app1", "app2")
 GOOD = "0.1.1"
 BROKEN = "0.1.2-broken"
 INVOKE = "/api/enterprise/agents/assistant/invoke"
@@ -54,24 +52,6 @@ def playbook(name: str, extra_vars: dict[str, Any]) -> tuple[int, dict[str, Host
         timeout=1500,
     )
     return result.rc, result.stats, result.stdout, result.seconds
-
-
-def docker_exec(host: str, *cmd: str) -> str:
-    return subprocess.run(
-        ["docker", "exec", host, *cmd], capture_output=True, text=True, check=True, timeout=60
-    ).stdout
-
-
-def lb_servers() -> dict[str, tuple[int, int]]:
-    """Server name -> (operational state, admin state) on lb1; op 2 is running, admin 0 is enabled."""
-    out = docker_exec(
-        "lb1",
-        "sh",
-        "-c",
-        'echo "show servers state langchain_platform" | socat stdio /run/haproxy/admin.sock',
-    )
-    rows = [line.split() for line in out.splitlines()[1:] if line and not line.startswith("#")]
-    return {row[3]: (int(row[5]), int(row[6])) for row in rows}
 
 
 def replicas(host: str) -> dict[str, dict[str, Any]]:

@@ -4,8 +4,10 @@ process, joined and cancelled from any of them.
 Each process claims pending runs (``RunStore.claim``) while it has room, holds each under a lease
 that one heartbeat renews for all of them, and executes them through ``Runs.execute`` exactly like a
 streamed run, storing every event (``RunStore.add_event``) so joins anywhere replay them. A run
-created in this process wakes the loop at once; runs created elsewhere are found by polling every
-``POLL_SECONDS``. The heartbeat also reads the cancel flags of the held runs: a cancel made in
+created in this process wakes the loop at once; one created or put back elsewhere wakes it through
+``RunStore.watch`` (PostgreSQL ``LISTEN/NOTIFY``, SQLite's commit counter); a run created with
+``after_seconds`` wakes it when due; and the loop looks anyway every ``BACKGROUND_RUN_POLL_SECONDS``
+(the safety net). The heartbeat also reads the cancel flags of the held runs: a cancel made in
 another process reaches the holder within one beat, one made here cancels the task at once, and
 cancelling the task aborts the LLM call in flight. A run whose lease expired (its holder died) is
 pending again, retried from its thread's last checkpoint, or marked ``error`` when
@@ -36,6 +38,7 @@ from langchain_platform.agent_server.schemas import RunCreate
 from langchain_platform.agent_server.serialization import to_builtins, to_json
 from langchain_platform.agent_server.stream_modes import StreamModes
 from langchain_platform.agent_server.threads import Threads
+from langchain_platform.agents.errors import RunCancelled
 from langchain_platform.agents.runtime import AgentRuntime
 from langchain_platform.domain_errors import DomainError
 from langchain_platform.principals import ADMIN, Principal
@@ -44,12 +47,10 @@ from langchain_platform.state.run_guard import RunGuard, owner_id
 
 _log = structlog.get_logger("langchain_platform.agent_server")
 
-POLL_SECONDS = 0.5
 # A join reading another process's run looks for new events this often.
 JOIN_POLL_SECONDS = 0.1
 # How long a run whose thread another run holds waits before it is tried again.
 THREAD_BUSY_RETRY_SECONDS = 0.2
-MAX_HELD_RUNS = 16
 
 
 def principal_of(row: RunRow) -> Principal:
@@ -67,6 +68,8 @@ class BackgroundRuns:
         *,
         lease_seconds: float,
         retry_lost: bool,
+        poll_seconds: float,
+        per_process: int,
     ) -> None:
         self._runtime = runtime
         self._threads = threads
@@ -74,6 +77,8 @@ class BackgroundRuns:
         self.store = store
         self._lease_seconds = lease_seconds
         self._retry_lost = retry_lost
+        self._poll_seconds = poll_seconds
+        self._per_process = per_process
         self._holder = f"{owner_id()}:{uuid4().hex[:8]}"
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._cancel_actions: dict[str, str] = {}
@@ -90,6 +95,9 @@ class BackgroundRuns:
             asyncio.create_task(self._claim_loop(), name="agent-server-claims"),
             asyncio.create_task(self._heartbeat_loop(), name="agent-server-heartbeat"),
         ]
+        if self._per_process:
+            watch = self.store.watch(self._wake.set)
+            self._loops.append(asyncio.create_task(watch, name="agent-server-watch"))
 
     async def stop(self, grace_seconds: float) -> None:
         """Claim nothing more; give the held runs the grace period, then cancel them and put them back."""
@@ -113,27 +121,32 @@ class BackgroundRuns:
         self._changed = asyncio.Event()
 
     async def _claim_loop(self) -> None:
-        last_sweep = 0.0
+        next_expiry = 0.0
         while True:
+            # Cleared before looking, so a wake during the claims below is not lost.
+            self._wake.clear()
+            now = time.time()
+            timeout = self._poll_seconds
             try:
-                now = time.time()
-                if now - last_sweep > self._lease_seconds / 3:
-                    last_sweep = now
+                if now >= next_expiry:
+                    next_expiry = now + self._lease_seconds / 3
                     lost = await self.store.expire(now, retry=self._retry_lost)
                     if lost:
                         _log.warning("background runs lost their holder", runs=lost, retried=self._retry_lost)
-                while len(self._tasks) < MAX_HELD_RUNS:
+                while len(self._tasks) < self._per_process:
                     row = await self.store.claim(self._holder, time.time(), self._lease_seconds)
                     if row is None:
+                        if (due := await self.store.next_due(now)) is not None:
+                            timeout = min(timeout, due - now)
                         break
                     task = asyncio.create_task(self._execute(row), name=f"agent-server-bg-{row.run_id}")
                     self._tasks[row.run_id] = task
                     task.add_done_callback(partial(self._forget, row.run_id))
             except Exception as exc:  # the store may be down for a while: keep the loop alive
                 _log.warning("could not take background runs", error=repr(exc))
-            self._wake.clear()
+            timeout = max(0.0, min(timeout, next_expiry - now))
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), POLL_SECONDS)
+                await asyncio.wait_for(self._wake.wait(), timeout)
 
     def _forget(self, run_id: str, _: asyncio.Task[None]) -> None:
         self._tasks.pop(run_id, None)
@@ -168,9 +181,8 @@ class BackgroundRuns:
     async def _execute(self, row: RunRow) -> None:
         body = msgspec.convert(row.kwargs, RunCreate)
         requested = StreamModes.parse(body.stream_mode)
-        wanted = {*requested.graph_modes, "metadata", "error", "events"}
         # "values" is always streamed, so the run's final values are known for join.
-        modes = StreamModes(list(dict.fromkeys([*requested.graph_modes, "values"])), requested.events)
+        modes = requested.with_values()
         if row.attempt > 1:
             await self.store.clear_events(row.run_id)
         try:
@@ -198,7 +210,7 @@ class BackgroundRuns:
                 final = data
             elif event == "error":
                 failure = data
-            if event.split("|", 1)[0] not in wanted:
+            if not requested.sends(event):
                 return
             await self._runtime.state.call(
                 self.store.add_event(row.run_id, seq, event, to_json(data).decode())
@@ -219,6 +231,11 @@ class BackgroundRuns:
             return
         if succeeded:
             await self._end(row, "success", to_builtins(final))
+        elif failure.get("error") == RunCancelled.__name__:
+            # The process drains (SIGTERM) and stopped the run: not the run's failure, another process
+            # takes it again from the thread's last checkpoint. This one claims nothing more.
+            self._stopping = True
+            await self.store.give_back(row.run_id, self._holder, time.time())
         else:
             await self._end(row, "error", {"__error__": failure})
 
@@ -234,6 +251,7 @@ class BackgroundRuns:
                 status=status,
                 metadata=row.metadata,
                 result=result,
+                owner=row.owner,
             )
             self._runs.webhooks.send(webhook, payload)
 

@@ -73,3 +73,10 @@ class RunConflict(AgentServerError):
     """The thread has a run going and the strategy is ``reject``, or the run to delete is still going."""
 
     status = HTTPStatus.CONFLICT
+
+
+class BatchItemRefused(AgentServerError):
+    """One run of a batch is refused, so none of the batch is created."""
+
+    def __init__(self, index: int, reason: AgentServerError) -> None:
+        super().__init__(f"run {index} of the batch: {reason.detail} (no run of the batch was created)")

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from litestar import Litestar, Router
 from litestar.config.app import AppConfig
 from litestar.di import Provide
+from litestar.exceptions import MethodNotAllowedException
 from litestar.plugins import InitPluginProtocol
 
 from langchain_platform.access import require_agents_scope
-from langchain_platform.agent_server.controllers.assistants import AssistantsController
+from langchain_platform.agent_server.controllers.assistants import (
+    AssistantsController,
+    assistant_write_refused,
+)
 from langchain_platform.agent_server.controllers.background_runs import (
     BackgroundStatelessRunsController,
     BackgroundThreadRunsController,
@@ -48,16 +55,24 @@ class AgentServerPlugin(InitPluginProtocol):
                 dependencies={"agent_server": Provide(provide_agent_server)},
                 exception_handlers={AgentServerError: agent_server_error},
                 request_class=AgentServerRequest,
-                # Not in /schema: its operations are the SDK's (langgraph_sdk documents them), and the
-                # document's fuzzed contract (problem details everywhere) does not cover its streams.
-                include_in_schema=False,
             )
         )
+        # A 405 is the router's, before any route's handlers: registered on the app (a copy of its map).
+        app_config.exception_handlers = {
+            **app_config.exception_handlers,
+            MethodNotAllowedException: assistant_write_refused,
+        }
 
-        def start_background_runs(app: Litestar) -> None:
+        @asynccontextmanager
+        async def background_runs(app: Litestar) -> AsyncIterator[None]:
             holder.start(platform_context(app.state).require_runtime())
+            try:
+                yield
+            finally:
+                await holder.close()
 
-        # After the lifespan that builds the runtime; closed before it ends.
-        app_config.on_startup.append(start_background_runs)
-        app_config.on_shutdown.append(holder.close)
+        # A lifespan after the one that builds the runtime is left before it: held runs get their grace
+        # period and are given back while the state store is still open (on_shutdown hooks would run
+        # after the runtime closed, failing those runs instead).
+        app_config.lifespan.append(background_runs)
         return app_config

@@ -12,15 +12,20 @@ The SQL is one text for SQLite and PostgreSQL (named parameters, converted for p
 run is one conditional ``UPDATE`` whose sub-select picks the oldest pending run whose thread has
 nothing running and no older pending run, ``FOR UPDATE SKIP LOCKED`` on PostgreSQL so concurrent
 workers skip each other's candidate. Times are Unix seconds from the caller's clock.
+
+Every process's claim loop is woken when a run becomes pending anywhere (``announce`` after the
+write, ``watch`` in each process: PostgreSQL ``LISTEN/NOTIFY``, SQLite's commit counter), and the
+sweeper removes finished runs past their retention in bounded batches over ``(status, updated_at)``.
 """
 
 from __future__ import annotations
 
 import json
-import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
+
+from langchain_platform.agent_server.sql import Sql, in_list
 
 ACTIVE_STATUSES = ("pending", "running")
 FINAL_STATUSES = ("success", "error", "timeout", "interrupted")
@@ -47,6 +52,8 @@ SCHEMA = (
 )""",
     "CREATE INDEX IF NOT EXISTS agent_server_runs_status ON agent_server_runs (status, created_at)",
     "CREATE INDEX IF NOT EXISTS agent_server_runs_thread ON agent_server_runs (thread_id, created_at)",
+    # The sweeper's: runs that ended before a time.
+    "CREATE INDEX IF NOT EXISTS agent_server_runs_ended ON agent_server_runs (status, updated_at)",
     """CREATE TABLE IF NOT EXISTS agent_server_run_events (
     run_id TEXT NOT NULL,
     seq INTEGER NOT NULL,
@@ -77,6 +84,10 @@ RETURNING {_COLUMNS}
 """  # noqa: S608  # fixed clauses only
 
 _ENDED_BEFORE = f"status IN ({', '.join(repr(status) for status in FINAL_STATUSES)}) AND updated_at < :before"
+# Whether a claim loop woken by a change it cannot tell apart from others has anything to try.
+_PENDING_PROBE = "SELECT 1 FROM agent_server_runs WHERE status = 'pending' LIMIT 1"
+# How many ended runs one statement of the sweeper deletes.
+DELETE_BATCH = 500
 
 
 @dataclass(frozen=True)
@@ -130,27 +141,6 @@ def _row(values: dict[str, Any]) -> RunRow:
     )
 
 
-class Sql(Protocol):
-    """One database connection or pool; ``:name`` parameters; each call is its own transaction."""
-
-    # Appended to the claim's sub-select ("FOR UPDATE SKIP LOCKED" where the engine has it).
-    claim_lock: str
-
-    async def setup(self, statements: Sequence[str]) -> None: ...
-
-    async def fetch(self, sql: str, params: dict[str, Any]) -> list[dict[str, Any]]: ...
-
-    async def execute(self, sql: str, params: dict[str, Any]) -> int:
-        """Run a statement; the number of rows it changed."""
-
-    async def close(self) -> None: ...
-
-
-def psycopg_params(sql: str) -> str:
-    """``:name`` parameters as psycopg's ``%(name)s``."""
-    return re.sub(r"(?<![:\w]):(\w+)", r"%(\1)s", sql)
-
-
 class RunStore:
     def __init__(self, sql: Sql) -> None:
         self._sql = sql
@@ -181,6 +171,7 @@ class RunStore:
                 "not_before": not_before,
             },
         )
+        await self._sql.announce()
 
     async def get(self, run_id: str) -> RunRow | None:
         rows = await self._sql.fetch(
@@ -193,15 +184,19 @@ class RunStore:
         self, thread_id: str, *, statuses: Sequence[str] | None = None, limit: int = 1000, offset: int = 0
     ) -> list[RunRow]:
         """The thread's runs, newest first."""
-        rows = await self._sql.fetch(
-            f"SELECT {_COLUMNS} FROM agent_server_runs WHERE thread_id = :thread_id "  # noqa: S608
-            "ORDER BY created_at DESC, run_id DESC",
-            {"thread_id": thread_id},
-        )
-        found = [_row(values) for values in rows]
+        if statuses is not None and not statuses:
+            return []
+        where = "thread_id = :thread_id"
+        params: dict[str, Any] = {"thread_id": thread_id, "limit": limit, "offset": offset}
         if statuses is not None:
-            found = [row for row in found if row.status in statuses]
-        return found[offset : offset + limit]
+            listed, listed_params = in_list("status", statuses)
+            where, params = f"{where} AND status IN {listed}", {**params, **listed_params}
+        rows = await self._sql.fetch(
+            f"SELECT {_COLUMNS} FROM agent_server_runs WHERE {where} "  # noqa: S608  # fixed clauses only
+            "ORDER BY created_at DESC, run_id DESC LIMIT :limit OFFSET :offset",
+            params,
+        )
+        return [_row(values) for values in rows]
 
     async def delete(self, run_id: str) -> None:
         await self._sql.execute(
@@ -220,25 +215,50 @@ class RunStore:
             "DELETE FROM agent_server_runs WHERE thread_id = :thread_id", {"thread_id": thread_id}
         )
 
-    async def delete_finished(self, before: float) -> int:
-        """Runs that ended before ``before``, with their events; how many."""
-        params = {"before": before}
-        await self._sql.execute(
-            "DELETE FROM agent_server_run_events WHERE run_id IN "  # noqa: S608  # fixed clauses only
-            f"(SELECT run_id FROM agent_server_runs WHERE {_ENDED_BEFORE})",
-            params,
-        )
-        return await self._sql.execute(
-            f"DELETE FROM agent_server_runs WHERE {_ENDED_BEFORE}",  # noqa: S608  # fixed clauses only
-            params,
-        )
+    async def delete_finished(self, before: float, batch: int = DELETE_BATCH) -> int:
+        """Runs that ended before ``before``, with their events, ``batch`` runs a statement (each
+        batch found through the ``(status, updated_at)`` index); how many."""
+        deleted = 0
+        while True:
+            rows = await self._sql.fetch(
+                # No ORDER BY: the index is read only as far as the batch, not sorted whole.
+                f"SELECT run_id FROM agent_server_runs WHERE {_ENDED_BEFORE} LIMIT :batch",  # noqa: S608
+                {"before": before, "batch": batch},
+            )
+            if not rows:
+                return deleted
+            listed, params = in_list("run", [values["run_id"] for values in rows])
+            await self._sql.execute(
+                f"DELETE FROM agent_server_run_events WHERE run_id IN {listed}",  # noqa: S608
+                params,
+            )
+            deleted += await self._sql.execute(
+                f"DELETE FROM agent_server_runs WHERE run_id IN {listed}",  # noqa: S608
+                params,
+            )
+            if len(rows) < batch:
+                return deleted
 
     async def claim(self, holder: str, now: float, lease_seconds: float) -> RunRow | None:
         rows = await self._sql.fetch(
-            _CLAIM.format(lock=self._sql.claim_lock),
+            _CLAIM.format(lock=self._sql.dialect.claim_lock),
             {"holder": holder, "now": now, "expires": now + lease_seconds},
         )
         return _row(rows[0]) if rows else None
+
+    async def next_due(self, now: float) -> float | None:
+        """When the first pending run that may not be taken before a later time becomes due."""
+        rows = await self._sql.fetch(
+            "SELECT min(not_before) AS due FROM agent_server_runs "
+            "WHERE status = 'pending' AND not_before > :now",
+            {"now": now},
+        )
+        due = rows[0]["due"] if rows else None
+        return float(due) if due is not None else None
+
+    async def watch(self, wake: Callable[[], None]) -> None:
+        """Call ``wake`` whenever another process may have made a run pending, until cancelled."""
+        await self._sql.watch(wake, _PENDING_PROBE)
 
     async def renew(self, holder: str, now: float, lease_seconds: float) -> dict[str, str | None]:
         """Extend every lease ``holder`` has; its running runs with their cancel requests."""
@@ -271,6 +291,8 @@ class RunStore:
             "WHERE run_id = :run_id AND holder = :holder AND status = 'running'",
             {"run_id": run_id, "holder": holder, "now": now, "not_before": now + retry_after},
         )
+        if not retry_after:
+            await self._sql.announce()
 
     async def request_cancel(self, run_id: str, action: str, now: float) -> RunRow | None:
         """Flag the run for its holder; a pending run is interrupted at once (nobody holds it)."""
@@ -309,6 +331,8 @@ class RunStore:
                 error = {"error": "RunLost", "message": "the process running it stopped", "status": 500}
                 params = {"run_id": run_id, "now": now, "result": _dumps({"__error__": error})}
             await self._sql.execute(sql, params)
+        if lost and retry:
+            await self._sql.announce()
         return lost
 
     async def add_event(self, run_id: str, seq: int, event: str, data_json: str) -> None:

@@ -6,19 +6,28 @@ The URL is checked when the run is created (a refused one is a 422 before anythi
 before each delivery attempt. The body is the run (``run_id``, ``thread_id``, ``assistant_id``,
 ``status``, ``metadata``) with its final ``values``, or its ``error`` when it failed; the
 ``webhook-id`` is ``msg_<run_id>``, the same on every attempt, so a receiver can drop a repeat.
+
+A run that a webhook event started (owner ``webhooks:``) calls back its ``callback_url`` with the body
+``/api/webhooks`` callbacks have always had (``webhooks/run_views.py``: ``status`` ``succeeded`` or
+``failed``, ``result`` as ``/invoke`` answers it); the rest of the delivery is the same. Every
+delivery's outcome is recorded in the state store, and ``GET /api/runs/{id}`` shows it (``callback``).
 """
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 import structlog
 
 from langchain_platform.agent_server.errors import AgentServerError
 from langchain_platform.agents.runtime import AgentRuntime
+from langchain_platform.principals import WEBHOOK_OWNER
+from langchain_platform.state.errors import StateUnavailable
 from langchain_platform.webhooks.callback_policy import CallbackPolicy
 from langchain_platform.webhooks.delivery import deliver
 from langchain_platform.webhooks.errors import CallbackRefused
+from langchain_platform.webhooks.run_views import callback_payload
 
 _log = structlog.get_logger("langchain_platform.agent_server")
 
@@ -35,8 +44,14 @@ def webhook_payload(
     status: str,
     metadata: dict[str, Any],
     result: Any,
+    owner: str | None = None,
 ) -> dict[str, Any]:
-    """The delivered body; ``result`` is the run's final values or ``{"__error__": ...}``."""
+    """The delivered body; ``result`` is the run's final values or ``{"__error__": ...}``; ``owner``
+    ``webhooks:`` gives a webhook event's run the body of ``/api/webhooks`` callbacks."""
+    if owner == WEBHOOK_OWNER:
+        return callback_payload(
+            run_id=run_id, agent=assistant_id, thread_id=thread_id, status=status, result=result
+        )
     payload: dict[str, Any] = {
         "run_id": run_id,
         "thread_id": thread_id,
@@ -88,3 +103,12 @@ class RunWebhooks:
             timeout_seconds=self._settings.webhook_callback_timeout_seconds,
         )
         _log.info("run webhook", run_id=payload["run_id"], outcome=outcome)
+        state = self._runtime.state
+        # The outcome is only shown by GET /api/runs/{id}: a store that is down loses it, not the run.
+        with contextlib.suppress(StateUnavailable):
+            _, store = await state.require()
+            await state.call(
+                store.record_callback(
+                    payload["run_id"], outcome, self._settings.background_run_retention_seconds
+                )
+            )

@@ -22,6 +22,7 @@ from langgraph.types import Command
 
 from langchain_platform.agent_server.assistants import agent_name
 from langchain_platform.agent_server.errors import ThreadMissing, Unsupported
+from langchain_platform.agent_server.message_events import MessageEvents
 from langchain_platform.agent_server.run_webhooks import RunWebhooks, webhook_payload
 from langchain_platform.agent_server.schemas import RunConfig, RunCreate
 from langchain_platform.agent_server.serialization import to_builtins
@@ -62,7 +63,9 @@ class PreparedRun:
 
 def refuse_unsupported(body: RunCreate, stateless: bool, background: bool = False) -> None:
     """Refuse what this server does not do; ``background``: the run goes through the run table, where
-    the other multitask strategies and ``after_seconds`` are served."""
+    the other multitask strategies, ``after_seconds`` and resumable streams are served. The controllers
+    send such runs there and the stateless body type admits neither a checkpoint nor
+    ``on_completion=keep``: this guards the services against any other caller."""
     if not background and body.multitask_strategy not in (None, "reject"):
         raise Unsupported(
             f"multitask_strategy {body.multitask_strategy!r} runs through the run table: "
@@ -71,24 +74,24 @@ def refuse_unsupported(body: RunCreate, stateless: bool, background: bool = Fals
     refused = {
         "after_seconds": not background and bool(body.after_seconds),
         "stream_resumable": body.stream_resumable and not background,
-        "feedback_keys": bool(body.feedback_keys),
-        "strict_resume": bool(body.strict_resume),
-        "langsmith_tracer": body.langsmith_tracer is not None,
         "on_completion=keep": stateless and body.on_completion == "keep",
         "checkpoint (stateless run)": stateless and (body.checkpoint_id or body.checkpoint) is not None,
     }
     named = [name for name, present in refused.items() if present]
     if named:
         raise Unsupported(f"not supported by this server: {', '.join(named)}")
-    if body.input is not None and body.command is not None:
-        raise Unsupported("send either input or command, not both")
 
 
 def graph_input(body: RunCreate) -> Any:
-    if body.command is None:
-        return body.input
-    given = {name: getattr(body.command, name) for name in ("resume", "update", "goto")}
-    return Command(**{name: value for name, value in given.items() if value is not None})
+    """The command when it asks for anything, else the input: a command takes the place of the input
+    (the SDK calls the two exclusive but sends both if asked, and a 422 for it has no place in the
+    OpenAPI document, where every field is optional)."""
+    command = body.command
+    given = (
+        {} if command is None else {"resume": command.resume, "update": command.update, "goto": command.goto}
+    )
+    asked = {name: value for name, value in given.items() if value is not None}
+    return Command(**asked) if asked else body.input
 
 
 def run_config(base: RunnableConfig, body: RunCreate) -> RunnableConfig:
@@ -278,24 +281,32 @@ class Runs:
         config = run_config(config, body)
         subgraphs = body.stream_subgraphs
         options = _graph_options(body)
+        messages = MessageEvents() if modes.messages else None
+
+        async def send(item: Any) -> None:
+            namespace, mode, data = split_chunk(item, subgraphs)
+            for event, payload in messages.feed(mode, data) if messages is not None else ():
+                await emit(event_name(event, namespace), payload)
+            if mode in modes.graph_modes:
+                await emit(event_name(mode, namespace), data)
+
         if not modes.events:
             chunks = graph.astream(
-                stream_input, config, stream_mode=modes.graph_modes, subgraphs=subgraphs, **options
+                stream_input, config, stream_mode=modes.streamed, subgraphs=subgraphs, **options
             )
             async for item in chunks:
-                namespace, mode, data = split_chunk(item, subgraphs)
-                await emit(event_name(mode, namespace), data)
-            return
-        # astream_events carries the graph's own stream as the root run's on_chain_stream events.
-        wanted: list[GraphMode] = modes.graph_modes or ["values"]
-        events = graph.astream_events(
-            stream_input, config, version="v2", stream_mode=wanted, subgraphs=subgraphs, **options
-        )
-        root = str(prepared.run.run_id)
-        async for event in events:
-            if event["event"] == "on_chain_stream" and event["run_id"] == root:
-                namespace, mode, data = split_chunk(event["data"]["chunk"], subgraphs)
-                if mode in modes.graph_modes:
-                    await emit(event_name(mode, namespace), data)
-                continue
-            await emit("events", event)
+                await send(item)
+        else:
+            # astream_events carries the graph's own stream as the root run's on_chain_stream events.
+            wanted: list[GraphMode] = modes.streamed or ["values"]
+            events = graph.astream_events(
+                stream_input, config, version="v2", stream_mode=wanted, subgraphs=subgraphs, **options
+            )
+            root = str(prepared.run.run_id)
+            async for event in events:
+                if event["event"] == "on_chain_stream" and event["run_id"] == root:
+                    await send(event["data"]["chunk"])
+                else:
+                    await emit("events", event)
+        for name, payload in messages.finish() if messages is not None else ():
+            await emit(name, payload)

@@ -1,7 +1,8 @@
 """Request and response bodies of the Agent Server API, as ``langgraph_sdk`` (0.4) sends and reads them.
 
 Every field the SDK may send is declared, so a body with any other field is refused (422) rather than
-half understood; values this server does not implement are refused by the services, never ignored.
+half understood. A field this server does not serve is typed to the one value that asks nothing of it
+(``null``, ``false``), so the OpenAPI document admits exactly the bodies the server accepts.
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ StreamModeName = Literal[
     "values", "messages", "updates", "events", "tasks", "checkpoints", "debug", "custom", "messages-tuple"
 ]
 NodeNames = Literal["*"] | list[str]
+# What the SDK sends for a field this server does not serve when its caller leaves it unset.
+NotServed = Annotated[None, msgspec.Meta(description="not served by this server: null or absent")]
 
 
 class _Body(msgspec.Struct, forbid_unknown_fields=True):
@@ -82,7 +85,7 @@ class ThreadCreate(_Body):
     thread_id: ThreadId | None = None
     metadata: dict[str, Any] | None = None
     if_exists: Literal["raise", "do_nothing"] | None = None
-    supersteps: list[dict[str, Any]] | None = None
+    supersteps: NotServed = None
     ttl: ThreadTtl | None = None
 
 
@@ -93,7 +96,7 @@ class ThreadPatch(_Body):
 
 class ThreadSearch(_Body):
     metadata: dict[str, Any] | None = None
-    values: dict[str, Any] | None = None
+    values: NotServed = None
     ids: list[str] | None = None
     status: Literal["idle", "busy", "interrupted", "error"] | None = None
     limit: Limit = 10
@@ -106,7 +109,7 @@ class ThreadSearch(_Body):
 
 class ThreadCount(_Body):
     metadata: dict[str, Any] | None = None
-    values: dict[str, Any] | None = None
+    values: NotServed = None
     status: Literal["idle", "busy", "interrupted", "error"] | None = None
 
 
@@ -147,7 +150,7 @@ class CheckpointRef(_Body):
 
 
 class StateUpdate(_Body):
-    values: dict[str, Any] | list[dict[str, Any]] | None
+    values: dict[str, Any] | None  # the SDK's list of several updates is not served
     as_node: str | None = None
     checkpoint: CheckpointRef | None = None
     checkpoint_id: str | None = None
@@ -209,9 +212,32 @@ class RunCreate(_Body):
     on_disconnect: Literal["cancel", "continue"] | None = None
     on_completion: Literal["delete", "keep"] | None = None
     after_seconds: Annotated[int, msgspec.Meta(ge=0)] | None = None
-    feedback_keys: list[str] | None = None
-    strict_resume: bool | None = None
-    langsmith_tracer: dict[str, Any] | None = None
+    feedback_keys: NotServed = None
+    strict_resume: Literal[False] | None = None
+    langsmith_tracer: NotServed = None
+
+
+class StatelessRunCreate(RunCreate):
+    """A run without a thread: nothing of it is kept, so there is no checkpoint to start from and no
+    thread to keep afterwards."""
+
+    checkpoint: NotServed = None
+    checkpoint_id: NotServed = None
+    on_completion: Literal["delete"] | None = None
+
+
+# Runs one POST /runs/batch may create: each is validated before any is stored.
+MAX_BATCH_RUNS = 100
+
+
+class BatchRunCreate(StatelessRunCreate):
+    """An item of ``POST /runs/batch``: a stateless run (the SDK's ``RunCreate`` may name a thread
+    id, which must then be null)."""
+
+    thread_id: None = None
+
+
+BatchRunsCreate = Annotated[list[BatchRunCreate], msgspec.Meta(max_length=MAX_BATCH_RUNS)]
 
 
 class Run(msgspec.Struct):

@@ -8,13 +8,14 @@ import contextlib
 import structlog
 
 from langchain_platform.agent_server.background import BackgroundRuns
-from langchain_platform.agent_server.run_store import RunStore, Sql
+from langchain_platform.agent_server.run_store import RunStore
 from langchain_platform.agent_server.run_store_sqlite import SqliteSql
 from langchain_platform.agent_server.runs import Runs
+from langchain_platform.agent_server.sql import Sql
 from langchain_platform.agent_server.sweeper import Sweeper
 from langchain_platform.agent_server.thread_store import ThreadStore
 from langchain_platform.agent_server.thread_store_memory import MemoryThreadStore
-from langchain_platform.agent_server.thread_store_sqlite import SqliteThreadStore
+from langchain_platform.agent_server.thread_store_sql import SqlThreadStore
 from langchain_platform.agent_server.threads import Threads
 from langchain_platform.agents.runtime import AgentRuntime
 from langchain_platform.state.errors import StateUnavailable
@@ -30,15 +31,15 @@ def stores_for(runtime: AgentRuntime) -> tuple[ThreadStore, Sql]:
     if target.backend == "memory":
         return MemoryThreadStore(), SqliteSql(None)
     if target.backend == "sqlite" and target.path is not None:
-        return SqliteThreadStore(target.path), SqliteSql(target.path)
+        # A connection each: thread reads need not queue behind the run table's statements.
+        return SqlThreadStore(SqliteSql(target.path)), SqliteSql(target.path)
     # Here, not at the top: the PostgreSQL driver is imported only for a postgresql:// URL.
     from langchain_platform.agent_server.run_store_postgres import PostgresSql
-    from langchain_platform.agent_server.thread_store_postgres import PostgresThreadStore
 
     pool = runtime.state.pool
-    if pool is None:
+    if pool is None or target.dsn is None:
         raise StateUnavailable(f"the {target.backend} state store has no connection pool")
-    return PostgresThreadStore(pool), PostgresSql(pool)
+    return SqlThreadStore(PostgresSql(pool, target.dsn)), PostgresSql(pool, target.dsn)
 
 
 class AgentServer:
@@ -55,6 +56,8 @@ class AgentServer:
             run_store,
             lease_seconds=settings.background_run_lease_seconds,
             retry_lost=settings.background_run_retry_lost,
+            poll_seconds=settings.background_run_poll_seconds,
+            per_process=settings.background_runs_per_process,
         )
         self.sweeper = Sweeper(runtime, self.threads, run_store)
 

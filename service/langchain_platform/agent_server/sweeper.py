@@ -8,6 +8,10 @@ never while a run holds it nor after a run touched it; a thread with a pending o
 run waits for the next sweep. Sweepers of several processes or replicas meet on the same lease: one
 deletes, the others find the thread busy or gone. Until it is swept, an expired thread is already
 missing for get and search (``ThreadRow.expired``).
+
+A pass reads only what is due, through indexes: expired threads ``SWEEP_BATCH`` at a time, each batch
+after the last one's (expiry, id) so threads it skipped are not read again; ended runs in batches of
+``run_store.DELETE_BATCH``.
 """
 
 from __future__ import annotations
@@ -19,10 +23,13 @@ import time
 import structlog
 
 from langchain_platform.agent_server.run_store import ACTIVE_STATUSES, RunStore
+from langchain_platform.agent_server.thread_store import ExpiryKey
 from langchain_platform.agent_server.threads import Threads
 from langchain_platform.agents.runtime import AgentRuntime
 
 _log = structlog.get_logger("langchain_platform.agent_server")
+
+SWEEP_BATCH = 100
 
 
 class Sweeper:
@@ -54,12 +61,17 @@ class Sweeper:
     async def sweep(self, now: float) -> None:
         state = self._runtime.state
         deleted = []
-        for thread_id in await self._threads.expired(now):
-            if await state.call(self._runs.of_thread(thread_id, statuses=ACTIVE_STATUSES, limit=1)):
-                continue
-            if await self._threads.remove_expired(thread_id):
-                await state.call(self._runs.delete_of_thread(thread_id))
-                deleted.append(thread_id)
+        after: ExpiryKey | None = None
+        while batch := await self._threads.expired(now, after, SWEEP_BATCH):
+            for _, thread_id in batch:
+                if await state.call(self._runs.of_thread(thread_id, statuses=ACTIVE_STATUSES, limit=1)):
+                    continue
+                if await self._threads.remove_expired(thread_id):
+                    await state.call(self._runs.delete_of_thread(thread_id))
+                    deleted.append(thread_id)
+            if len(batch) < SWEEP_BATCH:
+                break
+            after = batch[-1]
         runs = await state.call(self._runs.delete_finished(now - self._retention))
         if deleted or runs:
             _log.info("swept expired threads and finished runs", threads=len(deleted), runs=runs)

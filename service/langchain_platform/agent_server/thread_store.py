@@ -5,6 +5,9 @@ thread index (``platform_threads``), so every worker and replica sees the same t
 exists from ``POST /threads`` on, before any run; the first run also records it in the thread index
 (its agent and owner), which is what ``/api/enterprise/agents/{name}/threads/{id}`` reads. Threads
 that only the enterprise API ever ran are read from the index alone (``ThreadRow.metadata`` empty).
+
+Searches and counts select in the store (``ThreadFilter``: owner, ids, metadata, status, expiry) and
+page there; the sweeper asks only for expired threads, a batch at a time.
 """
 
 from __future__ import annotations
@@ -57,6 +60,41 @@ def metadata_from_json(text: str | None) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
+# A thread the sweeper found: when its own row expired, and its id (the order of the sweeper's batches).
+ExpiryKey = tuple[float, str]
+# The orders a search may ask for: the ``ThreadRow`` field each sorts by.
+SORT_FIELDS = {
+    "thread_id": "thread_id",
+    "status": "outcome",
+    "created_at": "created_at",
+    "updated_at": "updated_at",
+    "state_updated_at": "updated_at",
+}
+
+
+@dataclass(frozen=True)
+class ThreadFilter:
+    """The threads a search or count selects."""
+
+    # Threads of this owner and threads of none (None: every owner's).
+    owner: str | None
+    # Threads expired at this time are left out (``ThreadRow.expired``).
+    now: float
+    ids: Sequence[str] | None = None
+    # Every key holds an equal value in the thread's metadata.
+    metadata: dict[str, Any] | None = None
+    # "busy" (a run holds it), else the last outcome of a thread no run holds.
+    status: str | None = None
+
+
+@dataclass(frozen=True)
+class ThreadOrder:
+    field: str  # a value of SORT_FIELDS
+    descending: bool
+    limit: int
+    offset: int
+
+
 class ThreadStore(Protocol):
     async def setup(self) -> None: ...
 
@@ -68,10 +106,16 @@ class ThreadStore(Protocol):
     async def get(self, thread_id: str) -> ThreadRow | None:
         """The thread from this table and the thread index, or from either alone."""
 
-    async def rows(self, owner: str | None, ids: Sequence[str] | None = None) -> list[ThreadRow]:
-        """Threads ``owner`` may see (None: every owner's), newest first; only ``ids`` if given."""
+    async def search(self, selected: ThreadFilter, order: ThreadOrder) -> list[ThreadRow]:
+        """One page of the threads ``selected`` takes, ordered by ``order.field`` then thread id."""
+
+    async def count(self, selected: ThreadFilter) -> int: ...
+
+    async def expired(self, now: float, after: ExpiryKey | None, limit: int) -> list[ExpiryKey]:
+        """Up to ``limit`` threads expired at ``now`` that no run holds, as (the time their own row
+        expired, id), in that order, after ``after`` (the last pair of the previous batch)."""
 
     async def save(self, row: ThreadRow) -> None:
-        """Insert or replace the thread's row (metadata, outcome, updated_at)."""
+        """Insert or replace the thread's row (metadata, outcome, updated_at, ttl)."""
 
     async def delete(self, thread_id: str) -> None: ...

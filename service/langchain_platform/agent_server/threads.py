@@ -18,12 +18,10 @@ from uuid import uuid4
 from langchain_core.runnables import RunnableConfig
 from langgraph.types import StateSnapshot
 
-from langchain_platform.agent_server.assistants import matches
 from langchain_platform.agent_server.errors import (
     ThreadExists,
     ThreadMissing,
     ThreadWithoutAssistant,
-    Unsupported,
 )
 from langchain_platform.agent_server.schemas import (
     CheckpointRef,
@@ -38,8 +36,16 @@ from langchain_platform.agent_server.schemas import (
     ThreadState,
     ThreadTtl,
 )
-from langchain_platform.agent_server.thread_store import SWEEP_LEASE_PREFIX, ThreadRow, ThreadStore
-from langchain_platform.agent_server.thread_views import checkpoint_of, status_of, thread_body, thread_state
+from langchain_platform.agent_server.thread_store import (
+    SORT_FIELDS,
+    SWEEP_LEASE_PREFIX,
+    ExpiryKey,
+    ThreadFilter,
+    ThreadOrder,
+    ThreadRow,
+    ThreadStore,
+)
+from langchain_platform.agent_server.thread_views import checkpoint_of, thread_body, thread_state
 from langchain_platform.agents.errors import UnknownAgent
 from langchain_platform.agents.runtime import AgentRuntime, Graph
 from langchain_platform.principals import Principal
@@ -77,7 +83,8 @@ class Threads:
                 row = row or ThreadRow(
                     thread_id=thread_id, owner=record.owner, created_at=now, updated_at=now
                 )
-                row = replace(row, agent=record.agent, owner=row.owner or record.owner)
+                # The turn's record names the thread's owner: a row another key made for this id cannot win.
+                row = replace(row, agent=record.agent, owner=record.owner or row.owner)
         if row is None or not principal.may_use(row.owner) or row.expired(time.time()):
             raise ThreadMissing(thread_id)
         return row
@@ -88,8 +95,6 @@ class Threads:
         return minutes * 60 if minutes else None
 
     async def create(self, body: ThreadCreate, principal: Principal) -> Thread:
-        if body.supersteps:
-            raise Unsupported("supersteps are not supported: create the thread, then POST its state")
         thread_id = body.thread_id or str(uuid4())
         now = time.time()
         row = ThreadRow(
@@ -110,7 +115,14 @@ class Threads:
     async def ensure(
         self, thread_id: str, principal: Principal, metadata: dict[str, Any] | None = None
     ) -> ThreadRow:
-        """The thread, created for ``principal`` if it does not exist (a run's ``if_not_exists=create``)."""
+        """The thread, created for ``principal`` if it does not exist (a run's ``if_not_exists=create``).
+
+        A thread only ``/invoke`` knows has a turn record but no row here: it is not created over, so
+        another key gets ``ThreadMissing`` and no row of its own for that id."""
+        state = self._runtime.state
+        _, platform = await state.require()
+        if await state.call(platform.thread_record(thread_id)) is not None:
+            return await self.row(thread_id, principal)
         now = time.time()
         row = ThreadRow(
             thread_id=thread_id,
@@ -155,30 +167,27 @@ class Threads:
         row = await self.row(thread_id, principal)
         return thread_body(row, await self._snapshot(row))
 
-    async def _selected(self, query: ThreadSearch | ThreadCount, principal: Principal) -> list[ThreadRow]:
-        if query.values:
-            raise Unsupported("searching threads by values is not supported")
-        ids = query.ids if isinstance(query, ThreadSearch) else None
-        rows = await self._runtime.state.call(self._store.rows(_owner_filter(principal), ids))
-        now = time.time()
-        return [
-            row
-            for row in rows
-            if matches(row.metadata, query.metadata)
-            and query.status in (None, status_of(row, None))
-            and not row.expired(now)
-        ]
+    def _filter(self, query: ThreadSearch | ThreadCount, principal: Principal) -> ThreadFilter:
+        return ThreadFilter(
+            owner=_owner_filter(principal),
+            now=time.time(),
+            ids=query.ids if isinstance(query, ThreadSearch) else None,
+            metadata=query.metadata,
+            status=query.status,
+        )
 
     async def search(self, query: ThreadSearch, principal: Principal) -> list[Thread]:
-        rows = await self._selected(query, principal)
-        sort_by = query.sort_by or "created_at"
-        key = {"state_updated_at": "updated_at", "status": "outcome"}.get(sort_by, sort_by)
-        rows.sort(key=lambda row: (getattr(row, key), row.thread_id), reverse=query.sort_order != "asc")
-        page = rows[query.offset : query.offset + query.limit]
+        order = ThreadOrder(
+            field=SORT_FIELDS[query.sort_by or "created_at"],
+            descending=query.sort_order != "asc",
+            limit=query.limit,
+            offset=query.offset,
+        )
+        page = await self._runtime.state.call(self._store.search(self._filter(query, principal), order))
         return [thread_body(row, await self._snapshot(row)) for row in page]
 
     async def count(self, query: ThreadCount, principal: Principal) -> int:
-        return len(await self._selected(query, principal))
+        return await self._runtime.state.call(self._store.count(self._filter(query, principal)))
 
     # -- changing ----------------------------------------------------------------------------------
 
@@ -209,10 +218,9 @@ class Threads:
         await state.call(platform.forget_threads([thread_id]))
         await state.call(self._store.delete(thread_id))
 
-    async def expired(self, now: float) -> list[str]:
-        """Ids of every owner's threads past their time to live and not held by a run."""
-        rows = await self._runtime.state.call(self._store.rows(None))
-        return [row.thread_id for row in rows if row.expired(now)]
+    async def expired(self, now: float, after: ExpiryKey | None, limit: int) -> list[ExpiryKey]:
+        """A batch of every owner's threads past their time to live and not held by a run."""
+        return await self._runtime.state.call(self._store.expired(now, after, limit))
 
     async def remove_expired(self, thread_id: str) -> bool:
         """Delete the thread if, once its lease is held, it is still expired; False if a run holds it
@@ -285,8 +293,6 @@ class Threads:
         return thread_state(snapshot, thread_id)
 
     async def update_state(self, thread_id: str, body: StateUpdate, principal: Principal) -> StateUpdated:
-        if isinstance(body.values, list):
-            raise Unsupported("values must be one object of state updates")
         row = await self.row(thread_id, principal)
         agent = self.agent_of(row)
         graph = await self._runtime.compiled_graph(agent)

@@ -22,7 +22,7 @@ from prometheus_client import (
     multiprocess,
 )
 
-MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+from langchain_platform.observability.metrics_dir import MULTIPROC_ENV
 
 # The *_created series double the output and no dashboard here uses them.
 disable_created_metrics()  # type: ignore[no-untyped-call]

@@ -3,13 +3,20 @@ sharing the checkpointer also shares them:
 
 - ``platform_run_locks``: one lease per busy thread (the per-thread run guard);
 - ``platform_threads``: which agent and which key owner a thread belongs to, and when it last ran;
-- ``platform_runs``: webhook runs, so ``GET /api/runs/{id}`` answers on any worker;
+- ``platform_run_callbacks``: how the delivery of each run's callback (its ``webhook``) went, for
+  ``GET /api/runs/{id}``; kept as long as finished runs (BACKGROUND_RUN_RETENTION_SECONDS);
 - ``platform_webhook_ids``: ids of accepted webhook events until their tolerance window has passed,
   so a replayed event is refused (the id's primary key makes the check atomic across workers).
 
-Owners were added after the first release: a thread or run without one (NULL) predates them. Such a
+Owners were added after the first release: a thread without one (NULL) predates them. Such a
 thread is open to every key until one runs a turn on it, which makes that key's owner its owner
 (``Principal.may_use``, ``acquire_run_lock``).
+
+Webhook runs used to live in ``platform_runs``; they are Agent Server background runs now
+(``agent_server_runs``). ``platform_runs`` is neither read nor written any more, and an existing one is
+left as it is, rows included: replicas of the previous release that share the database during a
+rolling deploy still write to it. Once every replica runs this release it may be dropped
+(``DROP TABLE platform_runs``); its runs are no longer answered by ``GET /api/runs/{id}``.
 
 ``PlatformStore`` is the interface; ``store_memory`` holds the in-process implementation used with
 ``memory://``, ``store_sqlite`` and ``store_postgres`` the shared ones.
@@ -17,32 +24,11 @@ thread is open to every key until one runs a turn on it, which makes that key's 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Any, Protocol
-
-import msgspec
+from typing import Protocol
 
 from langchain_platform.principals import Principal
-
-RUN_STATUSES = ("queued", "running", "succeeded", "failed")
-
-
-class RunView(msgspec.Struct, frozen=True):
-    """A webhook run as stored, and as ``GET /api/runs/{id}`` answers it."""
-
-    run_id: str
-    agent: str
-    thread_id: str | None
-    status: str
-    result: dict[str, Any] | None
-    error: str | None
-    callback: str | None
-    created_at: datetime
-    updated_at: datetime
-    owner: str | None = None
 
 
 @dataclass(frozen=True)
@@ -61,23 +47,9 @@ class ThreadRecord:
     owner: str | None
 
 
-def epoch_to_datetime(seconds: float) -> datetime:
-    return datetime.fromtimestamp(seconds, UTC)
-
-
-def result_to_json(result: dict[str, Any] | None) -> str | None:
-    return None if result is None else json.dumps(result, separators=(",", ":"))
-
-
-def result_from_json(text: str | None) -> dict[str, Any] | None:
-    if text is None:
-        return None
-    value = json.loads(text)
-    return value if isinstance(value, dict) else None
-
-
 class PlatformStore(Protocol):
-    """Run locks, thread index and webhook runs; every method raises if the database is unreachable."""
+    """Run locks, thread index, callback outcomes and webhook event ids; every method raises if the
+    database is unreachable."""
 
     async def setup(self) -> None: ...
 
@@ -122,20 +94,13 @@ class PlatformStore(Protocol):
     async def forget_threads(self, thread_ids: Sequence[str]) -> int:
         """Delete thread rows and their run locks; return how many thread rows existed."""
 
-    async def create_run(self, run_id: str, agent: str, thread_id: str, owner: str) -> None: ...
+    async def record_callback(self, run_id: str, outcome: str, keep_seconds: float) -> None:
+        """Record how the delivery of ``run_id``'s callback went (a one-line outcome).
 
-    async def update_run(
-        self,
-        run_id: str,
-        *,
-        status: str,
-        result: dict[str, Any] | None = None,
-        error: str | None = None,
-    ) -> None: ...
+        Records older than ``keep_seconds`` (their runs are gone by then) are swept in the same call.
+        """
 
-    async def set_run_callback(self, run_id: str, callback: str) -> None: ...
-
-    async def get_run(self, run_id: str) -> RunView | None: ...
+    async def callback_outcome(self, run_id: str) -> str | None: ...
 
     async def claim_webhook_id(self, webhook_id: str, keep_until: float) -> bool:
         """Record an event id until ``keep_until`` (Unix time); False if it is already recorded.

@@ -4,13 +4,9 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from datetime import UTC, datetime
-from typing import Any
-
-import msgspec
 
 from langchain_platform.principals import Principal
-from langchain_platform.state.store import LeaseRefused, RunView, ThreadRecord
+from langchain_platform.state.store import LeaseRefused, ThreadRecord
 
 
 class MemoryStore:
@@ -19,7 +15,7 @@ class MemoryStore:
     def __init__(self) -> None:
         self._locks: dict[str, tuple[str, float]] = {}
         self._threads: dict[str, tuple[ThreadRecord, float]] = {}
-        self._runs: dict[str, RunView] = {}
+        self._callbacks: dict[str, tuple[str, float]] = {}
         self._webhook_ids: dict[str, float] = {}
 
     async def setup(self) -> None:
@@ -99,30 +95,15 @@ class MemoryStore:
                 count += 1
         return count
 
-    async def create_run(self, run_id: str, agent: str, thread_id: str, owner: str) -> None:
-        now = datetime.now(UTC)
-        self._runs[run_id] = RunView(run_id, agent, thread_id, "queued", None, None, None, now, now, owner)
+    async def record_callback(self, run_id: str, outcome: str, keep_seconds: float) -> None:
+        now = time.time()
+        for old in [i for i, (_, at) in self._callbacks.items() if at < now - keep_seconds]:
+            del self._callbacks[old]
+        self._callbacks[run_id] = (outcome, now)
 
-    async def update_run(
-        self,
-        run_id: str,
-        *,
-        status: str,
-        result: dict[str, Any] | None = None,
-        error: str | None = None,
-    ) -> None:
-        run = self._runs[run_id]
-        self._runs[run_id] = msgspec.structs.replace(
-            run, status=status, result=result, error=error, updated_at=datetime.now(UTC)
-        )
-
-    async def set_run_callback(self, run_id: str, callback: str) -> None:
-        self._runs[run_id] = msgspec.structs.replace(
-            self._runs[run_id], callback=callback, updated_at=datetime.now(UTC)
-        )
-
-    async def get_run(self, run_id: str) -> RunView | None:
-        return self._runs.get(run_id)
+    async def callback_outcome(self, run_id: str) -> str | None:
+        row = self._callbacks.get(run_id)
+        return row[0] if row else None
 
     async def claim_webhook_id(self, webhook_id: str, keep_until: float) -> bool:
         now = time.time()

@@ -16,13 +16,7 @@ from psycopg.rows import DictRow
 from psycopg_pool import AsyncConnectionPool
 
 from langchain_platform.principals import Principal
-from langchain_platform.state.store import (
-    LeaseRefused,
-    RunView,
-    ThreadRecord,
-    result_from_json,
-    result_to_json,
-)
+from langchain_platform.state.store import LeaseRefused, ThreadRecord
 
 Pool = AsyncConnectionPool[AsyncConnection[DictRow]]
 
@@ -39,20 +33,14 @@ SCHEMA = (
     updated_at TIMESTAMPTZ NOT NULL DEFAULT now()
 )""",
     "CREATE INDEX IF NOT EXISTS platform_threads_updated_at ON platform_threads (updated_at)",
-    """CREATE TABLE IF NOT EXISTS platform_runs (
-    run_id TEXT PRIMARY KEY,
-    agent TEXT NOT NULL,
-    thread_id TEXT,
-    status TEXT NOT NULL,
-    result_json TEXT,
-    error TEXT,
-    callback TEXT,
-    created_at TIMESTAMPTZ NOT NULL DEFAULT now(),
-    updated_at TIMESTAMPTZ NOT NULL DEFAULT now()
-)""",
     # Added after the first release: NULL in rows written before.
     "ALTER TABLE platform_threads ADD COLUMN IF NOT EXISTS owner TEXT",
-    "ALTER TABLE platform_runs ADD COLUMN IF NOT EXISTS owner TEXT",
+    """CREATE TABLE IF NOT EXISTS platform_run_callbacks (
+    run_id TEXT PRIMARY KEY,
+    outcome TEXT NOT NULL,
+    recorded_at TIMESTAMPTZ NOT NULL DEFAULT now()
+)""",
+    "CREATE INDEX IF NOT EXISTS platform_run_callbacks_recorded_at ON platform_run_callbacks (recorded_at)",
     """CREATE TABLE IF NOT EXISTS platform_webhook_ids (
     webhook_id TEXT PRIMARY KEY,
     keep_until TIMESTAMPTZ NOT NULL
@@ -212,53 +200,21 @@ class PostgresStore:
             cursor = await conn.execute("DELETE FROM platform_threads WHERE thread_id = ANY(%s)", (ids,))
             return cursor.rowcount
 
-    async def create_run(self, run_id: str, agent: str, thread_id: str, owner: str) -> None:
-        await self._execute(
-            "INSERT INTO platform_runs (run_id, agent, thread_id, status, owner) "
-            "VALUES (%s, %s, %s, 'queued', %s)",
-            (run_id, agent, thread_id, owner),
-        )
+    async def record_callback(self, run_id: str, outcome: str, keep_seconds: float) -> None:
+        async with self._pool.connection() as conn, conn.transaction():
+            await conn.execute(
+                "DELETE FROM platform_run_callbacks WHERE recorded_at < now() - make_interval(secs => %s)",
+                (keep_seconds,),
+            )
+            await conn.execute(
+                "INSERT INTO platform_run_callbacks (run_id, outcome) VALUES (%s, %s) ON CONFLICT (run_id) "
+                "DO UPDATE SET outcome = EXCLUDED.outcome, recorded_at = EXCLUDED.recorded_at",
+                (run_id, outcome),
+            )
 
-    async def update_run(
-        self,
-        run_id: str,
-        *,
-        status: str,
-        result: dict[str, Any] | None = None,
-        error: str | None = None,
-    ) -> None:
-        await self._execute(
-            "UPDATE platform_runs SET status = %s, result_json = %s, error = %s, updated_at = now() "
-            "WHERE run_id = %s",
-            (status, result_to_json(result), error, run_id),
-        )
-
-    async def set_run_callback(self, run_id: str, callback: str) -> None:
-        await self._execute(
-            "UPDATE platform_runs SET callback = %s, updated_at = now() WHERE run_id = %s", (callback, run_id)
-        )
-
-    async def get_run(self, run_id: str) -> RunView | None:
-        rows = await self._fetchall(
-            "SELECT run_id, agent, thread_id, status, result_json, error, callback, created_at, updated_at, "
-            "owner FROM platform_runs WHERE run_id = %s",
-            (run_id,),
-        )
-        if not rows:
-            return None
-        row = rows[0]
-        return RunView(
-            run_id=row["run_id"],
-            agent=row["agent"],
-            thread_id=row["thread_id"],
-            status=row["status"],
-            result=result_from_json(row["result_json"]),
-            error=row["error"],
-            callback=row["callback"],
-            created_at=row["created_at"],
-            updated_at=row["updated_at"],
-            owner=row["owner"],
-        )
+    async def callback_outcome(self, run_id: str) -> str | None:
+        rows = await self._fetchall("SELECT outcome FROM platform_run_callbacks WHERE run_id = %s", (run_id,))
+        return str(rows[0]["outcome"]) if rows else None
 
     async def claim_webhook_id(self, webhook_id: str, keep_until: float) -> bool:
         async with self._pool.connection() as conn:

@@ -21,14 +21,7 @@ from typing import Any, TypeVar
 import aiosqlite
 
 from langchain_platform.principals import Principal
-from langchain_platform.state.store import (
-    LeaseRefused,
-    RunView,
-    ThreadRecord,
-    epoch_to_datetime,
-    result_from_json,
-    result_to_json,
-)
+from langchain_platform.state.store import LeaseRefused, ThreadRecord
 
 BUSY_TIMEOUT_MS = 5000
 _T = TypeVar("_T")
@@ -47,18 +40,12 @@ CREATE TABLE IF NOT EXISTS platform_threads (
     owner TEXT
 );
 CREATE INDEX IF NOT EXISTS platform_threads_updated_at ON platform_threads (updated_at);
-CREATE TABLE IF NOT EXISTS platform_runs (
+CREATE TABLE IF NOT EXISTS platform_run_callbacks (
     run_id TEXT PRIMARY KEY,
-    agent TEXT NOT NULL,
-    thread_id TEXT,
-    status TEXT NOT NULL,
-    result_json TEXT,
-    error TEXT,
-    callback TEXT,
-    created_at REAL NOT NULL,
-    updated_at REAL NOT NULL,
-    owner TEXT
+    outcome TEXT NOT NULL,
+    recorded_at REAL NOT NULL
 );
+CREATE INDEX IF NOT EXISTS platform_run_callbacks_recorded_at ON platform_run_callbacks (recorded_at);
 CREATE TABLE IF NOT EXISTS platform_webhook_ids (
     webhook_id TEXT PRIMARY KEY,
     keep_until REAL NOT NULL
@@ -66,7 +53,7 @@ CREATE TABLE IF NOT EXISTS platform_webhook_ids (
 CREATE INDEX IF NOT EXISTS platform_webhook_ids_keep_until ON platform_webhook_ids (keep_until);
 """
 # (table, column, type) added since the first release; NULL in rows written before.
-_MIGRATIONS = (("platform_threads", "owner", "TEXT"), ("platform_runs", "owner", "TEXT"))
+_MIGRATIONS = (("platform_threads", "owner", "TEXT"),)
 
 
 async def open_sqlite(path: Path, *, autocommit: bool = False) -> aiosqlite.Connection:
@@ -252,55 +239,21 @@ class SqliteStore:
 
         return await self._transaction(forget)
 
-    async def create_run(self, run_id: str, agent: str, thread_id: str, owner: str) -> None:
-        now = time.time()
-        await self._execute(
-            "INSERT INTO platform_runs (run_id, agent, thread_id, status, created_at, updated_at, owner) "
-            "VALUES (?, ?, ?, 'queued', ?, ?, ?)",
-            (run_id, agent, thread_id, now, now, owner),
-        )
+    async def record_callback(self, run_id: str, outcome: str, keep_seconds: float) -> None:
+        def record(conn: sqlite3.Connection) -> None:
+            now = time.time()
+            conn.execute("DELETE FROM platform_run_callbacks WHERE recorded_at < ?", (now - keep_seconds,))
+            conn.execute(
+                "INSERT OR REPLACE INTO platform_run_callbacks (run_id, outcome, recorded_at) "
+                "VALUES (?, ?, ?)",
+                (run_id, outcome, now),
+            )
 
-    async def update_run(
-        self,
-        run_id: str,
-        *,
-        status: str,
-        result: dict[str, Any] | None = None,
-        error: str | None = None,
-    ) -> None:
-        await self._execute(
-            "UPDATE platform_runs SET status = ?, result_json = ?, error = ?, updated_at = ? "
-            "WHERE run_id = ?",
-            (status, result_to_json(result), error, time.time(), run_id),
-        )
+        await self._transaction(record)
 
-    async def set_run_callback(self, run_id: str, callback: str) -> None:
-        await self._execute(
-            "UPDATE platform_runs SET callback = ?, updated_at = ? WHERE run_id = ?",
-            (callback, time.time(), run_id),
-        )
-
-    async def get_run(self, run_id: str) -> RunView | None:
-        rows = await self._fetchall(
-            "SELECT run_id, agent, thread_id, status, result_json, error, callback, created_at, updated_at, "
-            "owner FROM platform_runs WHERE run_id = ?",
-            (run_id,),
-        )
-        if not rows:
-            return None
-        row = rows[0]
-        return RunView(
-            run_id=row[0],
-            agent=row[1],
-            thread_id=row[2],
-            status=row[3],
-            result=result_from_json(row[4]),
-            error=row[5],
-            callback=row[6],
-            created_at=epoch_to_datetime(row[7]),
-            updated_at=epoch_to_datetime(row[8]),
-            owner=row[9],
-        )
+    async def callback_outcome(self, run_id: str) -> str | None:
+        rows = await self._fetchall("SELECT outcome FROM platform_run_callbacks WHERE run_id = ?", (run_id,))
+        return str(rows[0][0]) if rows else None
 
     async def claim_webhook_id(self, webhook_id: str, keep_until: float) -> bool:
         def claim(conn: sqlite3.Connection) -> bool:

@@ -1,2 +1,2 @@
-"""Webhooks: signed inbound events that run an agent in the background, their results at
+"""Webhooks: signed inbound events, each run as an Agent Server background run, their results at
 ``/api/runs/{id}``, and signed callbacks to the caller's ``callback_url``."""

@@ -1,4 +1,5 @@
-"""Request and response bodies of the webhook endpoints (``GET /api/runs/{id}`` answers a ``RunView``)."""
+"""Request and response bodies of the webhook endpoints (``GET /api/runs/{id}`` answers a ``RunView``,
+in ``run_views.py``)."""
 
 from __future__ import annotations
 

@@ -8,6 +8,7 @@ from typing import Any
 from litestar import Controller, get
 
 from langchain_platform import __version__
+from langchain_platform.agent_server.controllers.error_docs import META_ERRORS
 
 
 def _langgraph_version() -> str | None:
@@ -18,13 +19,13 @@ def _langgraph_version() -> str | None:
 
 
 class MetaController(Controller):
-    tags = ["agent server"]
+    tags = ["agent-server"]
 
-    @get("/ok", summary="Liveness of the Agent Server API")
+    @get("/ok", summary="Liveness of the Agent Server API", responses=META_ERRORS)
     async def ok(self) -> dict[str, bool]:
         return {"ok": True}
 
-    @get("/info", summary="Server version and features")
+    @get("/info", summary="Server version and features", responses=META_ERRORS)
     async def info(self) -> dict[str, Any]:
         return {
             "version": __version__,

@@ -17,6 +17,7 @@ from langchain_platform.agent_server.run_store import RunRow
 from langchain_platform.agent_server.schemas import Run
 from langchain_platform.agent_server.serialization import to_json
 from langchain_platform.agent_server.sse import KEEP_ALIVE
+from langchain_platform.agent_server.stream_modes import join_modes
 from langchain_platform.agents.schemas import THREAD_ID_PATTERN
 
 ThreadIdPath = Annotated[str, Parameter(pattern=THREAD_ID_PATTERN, description="letters, digits, . _ : -")]
@@ -95,9 +96,8 @@ def join_stream_response(
     modes: list[str] | None = None,
     cancel_on_disconnect: bool = False,
 ) -> Stream:
-    # SSE event names keep LangGraph's: "messages-tuple" is sent as "messages".
     # The SDK sends an absent stream_mode as an empty value: every stored event then.
-    wanted = {"messages" if mode == "messages-tuple" else mode for mode in modes or [] if mode}
+    wanted = join_modes(modes or [])
 
     async def frames() -> AsyncIterator[bytes]:
         finished = False
@@ -114,7 +114,7 @@ def join_stream_response(
                 except StopAsyncIteration:
                     finished = True
                     return
-                if not wanted or event.split("|", 1)[0] in wanted | {"metadata", "error"}:
+                if wanted is None or wanted.sends(event):
                     yield _frame(event, data, seq)
         finally:
             if cancel_on_disconnect and not finished:

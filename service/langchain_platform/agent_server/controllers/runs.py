@@ -7,6 +7,7 @@ import asyncio
 from litestar import Controller, post
 from litestar.response import Stream
 
+from langchain_platform.agent_server.controllers.error_docs import BODY_ERRORS
 from langchain_platform.agent_server.controllers.responses import (
     ThreadIdPath,
     join_response,
@@ -14,7 +15,7 @@ from langchain_platform.agent_server.controllers.responses import (
     waited_response,
 )
 from langchain_platform.agent_server.runs import PreparedRun, Runs
-from langchain_platform.agent_server.schemas import RunCreate
+from langchain_platform.agent_server.schemas import RunCreate, StatelessRunCreate
 from langchain_platform.agent_server.service import AgentServer
 from langchain_platform.agent_server.sse import frames
 from langchain_platform.principals import Principal
@@ -26,8 +27,26 @@ def _wait_response(runs: Runs, prepared: PreparedRun) -> Stream:
 
 
 def _queued(data: RunCreate) -> bool:
-    """Runs that may wait for their thread or start later go through the run table."""
-    return data.multitask_strategy not in (None, "reject") or bool(data.after_seconds)
+    """Runs that may wait for their thread, start later or be streamed again go through the run table
+    (which keeps their events)."""
+    return (
+        data.multitask_strategy not in (None, "reject") or bool(data.after_seconds) or data.stream_resumable
+    )
+
+
+async def _queued_wait(
+    agent_server: AgentServer, thread_id: str | None, data: RunCreate, principal: Principal
+) -> Stream:
+    background = agent_server.background
+    return join_response(background, await background.create(thread_id, data, principal))
+
+
+async def _queued_stream(
+    agent_server: AgentServer, thread_id: str | None, data: RunCreate, principal: Principal
+) -> Stream:
+    background = agent_server.background
+    row = await background.create(thread_id, data, principal)
+    return join_stream_response(background, row, -1, cancel_on_disconnect=data.on_disconnect != "continue")
 
 
 def _stream_response(runs: Runs, prepared: PreparedRun) -> Stream:
@@ -45,42 +64,60 @@ def _stream_response(runs: Runs, prepared: PreparedRun) -> Stream:
 
 class ThreadRunsController(Controller):
     path = "/threads/{thread_id:str}/runs"
-    tags = ["agent server"]
+    tags = ["agent-server"]
 
-    @post("/wait", status_code=200, summary="Run on a thread and answer its final values")
+    @post(
+        "/wait", status_code=200, summary="Run on a thread and answer its final values", responses=BODY_ERRORS
+    )
     async def wait(
         self, thread_id: ThreadIdPath, data: RunCreate, agent_server: AgentServer, principal: Principal
     ) -> Stream:
         if _queued(data):
-            background = agent_server.background
-            return join_response(background, await background.create(thread_id, data, principal))
+            return await _queued_wait(agent_server, thread_id, data, principal)
         prepared = await agent_server.runs.prepare(thread_id, data, principal)
         return _wait_response(agent_server.runs, prepared)
 
-    @post("/stream", status_code=200, summary="Run on a thread, streaming server-sent events")
+    @post(
+        "/stream",
+        status_code=200,
+        summary="Run on a thread, streaming server-sent events",
+        responses=BODY_ERRORS,
+    )
     async def stream(
         self, thread_id: ThreadIdPath, data: RunCreate, agent_server: AgentServer, principal: Principal
     ) -> Stream:
         if _queued(data):
-            background = agent_server.background
-            row = await background.create(thread_id, data, principal)
-            return join_stream_response(
-                background, row, -1, cancel_on_disconnect=data.on_disconnect != "continue"
-            )
+            return await _queued_stream(agent_server, thread_id, data, principal)
         prepared = await agent_server.runs.prepare(thread_id, data, principal)
         return _stream_response(agent_server.runs, prepared)
 
 
 class StatelessRunsController(Controller):
     path = "/runs"
-    tags = ["agent server"]
+    tags = ["agent-server"]
 
-    @post("/wait", status_code=200, summary="Run without a thread and answer its final values")
-    async def wait(self, data: RunCreate, agent_server: AgentServer, principal: Principal) -> Stream:
+    @post(
+        "/wait",
+        status_code=200,
+        summary="Run without a thread and answer its final values",
+        responses=BODY_ERRORS,
+    )
+    async def wait(self, data: StatelessRunCreate, agent_server: AgentServer, principal: Principal) -> Stream:
+        if _queued(data):
+            return await _queued_wait(agent_server, None, data, principal)
         prepared = await agent_server.runs.prepare(None, data, principal)
         return _wait_response(agent_server.runs, prepared)
 
-    @post("/stream", status_code=200, summary="Run without a thread, streaming server-sent events")
-    async def stream(self, data: RunCreate, agent_server: AgentServer, principal: Principal) -> Stream:
+    @post(
+        "/stream",
+        status_code=200,
+        summary="Run without a thread, streaming server-sent events",
+        responses=BODY_ERRORS,
+    )
+    async def stream(
+        self, data: StatelessRunCreate, agent_server: AgentServer, principal: Principal
+    ) -> Stream:
+        if _queued(data):
+            return await _queued_stream(agent_server, None, data, principal)
         prepared = await agent_server.runs.prepare(None, data, principal)
         return _stream_response(agent_server.runs, prepared)
