@@ -36,9 +36,10 @@ up: lab
 	@lab/print-health.sh
 
 lint: deps
-	$(BIN)/ruff check service harness tests bench molecule
-	$(BIN)/ruff format --check service harness tests bench molecule
+	$(BIN)/ruff check service harness tests bench molecule plugins
+	$(BIN)/ruff format --check service harness tests bench molecule plugins
 	$(BIN)/mypy
+	$(BIN)/mypy plugins/filter
 	$(BIN)/yamllint -s .
 	$(BIN)/ansible-lint --profile production
 	shellcheck lab/*.sh .ci/run
@@ -57,13 +58,13 @@ molecule: lab
 collection: deps
 	$(BIN)/ansible-galaxy collection build --force --output-path $(COLLECTION_DIR)
 
-# What CI proves about the built collection: it holds only roles, playbooks, docs and metadata; installed alone
+# What CI proves about the built collection: it holds only roles, playbooks, filter plugins, docs and metadata; installed alone
 # into an empty collections path (the venv's bundled collections after it, for its dependencies), it runs site
 # by FQCN in check mode against this machine, finding its roles inside itself (the roles path is emptied); and
 # ansible-doc reads each role.
 collection-check: collection lab
 	extra=$$(tar -tzf $(COLLECTION_TARBALL) | cut -d/ -f1 | sort -u \
-	  | grep -vxE 'roles|playbooks|docs|meta|README.md|CHANGELOG.md|MANIFEST.json|FILES.json' || true); \
+	  | grep -vxE 'roles|playbooks|plugins|docs|meta|README.md|CHANGELOG.md|MANIFEST.json|FILES.json' || true); \
 	[ -z "$$extra" ] || { echo "collection-check: the tarball also holds: $$extra (build_ignore in galaxy.yml)" >&2; exit 1; }; \
 	tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; mkdir "$$tmp/no-roles"; \
 	export ANSIBLE_ROLES_PATH="$$tmp/no-roles"; \

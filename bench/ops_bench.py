@@ -124,8 +124,8 @@ OPERATIONS = (
         expect_failure=True,
     ),
     Operation(
-        "key rotation",
-        _playbook("rotate_keys.yml", platform_deploy_api_keys=[CLIENT_KEY, "ops-bench-new-key"]),
+        "key rotation (start of the grace window)",
+        _playbook("rotate_keys.yml", key_rotation_phase="start", key_rotation_new_key="ops-bench-key-new-1"),
     ),
     Operation(
         "runbook update 0.1.1 -> 0.1.0 (reference)",

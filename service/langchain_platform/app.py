@@ -26,6 +26,7 @@ from langchain_platform.context import PlatformContext, platform_context
 from langchain_platform.errors import EXCEPTION_HANDLERS
 from langchain_platform.flags import FlagsStore
 from langchain_platform.health import HealthController
+from langchain_platform.health.agents_requirement import missing_agents
 from langchain_platform.health.checkpointer_probe import CheckpointerProbe
 from langchain_platform.health.probe_answers import LIVE_PATH, READY_PATH, ProbeAnswers
 from langchain_platform.http_methods import HttpMethods
@@ -89,6 +90,7 @@ async def _lifespan(app: Litestar) -> AsyncIterator[None]:
     context.runtime = runtime
     context.webhook_runs = WebhookRuns(runtime)
     context.checkpointer_probe = CheckpointerProbe(runtime.ping_checkpointer)
+    context.agents_missing = missing_agents(settings, runtime)
     app.state.runtime = runtime
     restore_signals = install_signal_handlers(context, runtime)
     # Everything built so far (modules, compiled graphs, clients) lives as long as the process:

@@ -4,13 +4,15 @@ Keys come from ``API_KEY``/``API_KEYS`` (hashed at start) and ``API_KEYS_FILE`` 
 grants a ``Principal`` (owner and scopes, see ``principals.py``), which the gate puts in the ASGI
 scope as ``user`` for the guards and handlers. The file is re-read on SIGHUP and whenever its inode,
 mtime or size changes (checked at most once a second on the request path), so keys rotate without a
-restart. Keys and header values are never logged.
+restart. A keys-file line with ``expires=`` stops granting at that time, checked on every request, so
+a grace window ends without anybody touching the file. Keys and header values are never logged.
 """
 
 from __future__ import annotations
 
 import hmac
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import msgspec
@@ -43,10 +45,12 @@ class KeyStore:
         env_keys: tuple[ConfiguredKey, ...],
         keys_file: Path | None,
         recheck_seconds: float = 1.0,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self._env_grants = tuple(KeyGrant(hash_key(k.key), k.principal) for k in env_keys)
         self._keys_file = keys_file
         self._recheck_seconds = recheck_seconds
+        self._clock = clock
         self._file_grants: tuple[KeyGrant, ...] = ()
         self._file_stamp: tuple[int, int, int] | None = None
         self._checked_at = float("-inf")
@@ -67,11 +71,12 @@ class KeyStore:
         if not presented:
             return None
         digest = hash_key(presented)
+        now = self._clock()
         found: Principal | None = None
         # No early exit: the time taken does not tell which (or whether an earlier) digest matched.
         for grant in (*self._env_grants, *self._file_grants):
             if hmac.compare_digest(digest, grant.digest) and found is None:
-                found = grant.principal
+                found = grant.principal if grant.valid_at(now) else None
         return found
 
     def reload(self) -> None:
@@ -97,6 +102,7 @@ class KeyStore:
             digests=len(grants),
             skipped_lines=len(problems),
             owners=sorted({g.principal.owner for g in grants}),
+            expiring=len([g for g in grants if g.expires is not None]),
         )
 
     def _maybe_reload(self) -> None:

@@ -29,6 +29,8 @@ class PlatformContext:
     runtime: AgentRuntime | None = None
     webhook_runs: WebhookRuns | None = None
     checkpointer_probe: CheckpointerProbe | None = None
+    # Set at startup: why this replica lacks the agents it must serve (health/agents_requirement.py).
+    agents_missing: str | None = None
 
     @property
     def draining(self) -> bool:

@@ -2,9 +2,11 @@
 
 - Scopes: ``admin`` (``/api/admin/*``, and every owner's threads and runs) and ``agents`` (agents,
   chains, threads, webhook runs).
-- Keys file: one key a line, ``<sha256 hex> owner=<name> scopes=admin,agents``; ``owner=`` and
-  ``scopes=`` are optional. A bare digest is owner ``key-<first 12 hex of the digest>`` with scope
-  ``agents``, so a keys file from before scopes existed grants no admin rights by accident.
+- Keys file: one key a line, ``<sha256 hex> owner=<name> scopes=admin,agents expires=<RFC 3339>``;
+  ``owner=``, ``scopes=`` and ``expires=`` are optional. A bare digest is owner ``key-<first 12 hex of
+  the digest>`` with scope ``agents``, so a keys file from before scopes existed grants no admin rights
+  by accident. ``expires=`` (e.g. ``2026-12-01T05:00:00Z``) ends a key's validity by itself: a key
+  rotation's grace window closes even when nobody removes the old line.
 - ``API_KEYS``: comma separated entries ``<name>:<scope>+<scope>:<key>`` or a bare key (a bare key
   gets the same defaults as a bare digest; a key holding ``:`` must use the full form).
 - ``API_KEY``, the runbook's single operator key: owner ``default``, scopes ``admin,agents``.
@@ -17,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 ADMIN = "admin"
@@ -74,10 +77,15 @@ class ConfiguredKey:
 
 @dataclass(frozen=True)
 class KeyGrant:
-    """A digest from the keys file (or of a configured key) with what it grants."""
+    """A digest from the keys file (or of a configured key) with what it grants, until ``expires``
+    (seconds since the epoch; None: for ever)."""
 
     digest: str
     principal: Principal
+    expires: float | None = None
+
+    def valid_at(self, now: float) -> bool:
+        return self.expires is None or now < self.expires
 
 
 class InvalidKeyEntry(ValueError):
@@ -112,8 +120,22 @@ def parse_api_keys_entry(entry: str) -> ConfiguredKey:
     return ConfiguredKey(key, Principal(check_owner(owner), parse_scopes(scopes, "+")))
 
 
+def parse_expiry(text: str) -> float:
+    """An RFC 3339 time with its offset (``2026-12-01T05:00:00Z``) as seconds since the epoch."""
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        moment = None
+    # A time without an offset would depend on the host's time zone: refused.
+    if moment is None or moment.tzinfo is None:
+        raise InvalidKeyEntry(
+            f"expires {text!r} must be an RFC 3339 time with offset, e.g. 2026-12-01T05:00:00Z"
+        )
+    return moment.timestamp()
+
+
 def parse_key_file_line(line: str) -> KeyGrant:
-    """One non-empty keys-file line without its comment: ``<digest> [owner=NAME] [scopes=a,b]``."""
+    """A non-empty keys-file line without its comment: ``<digest> [owner=N] [scopes=a,b] [expires=T]``."""
     digest, *options = line.split()
     digest = digest.lower()
     if not _SHA256_HEX.match(digest):
@@ -121,20 +143,22 @@ def parse_key_file_line(line: str) -> KeyGrant:
             "does not start with a SHA-256 hex digest: write the output of `langchain-platform hash-key`, "
             "never the key itself"
         )
-    owner, scopes = default_owner(digest), DEFAULT_SCOPES
+    owner, scopes, expires = default_owner(digest), DEFAULT_SCOPES, None
     seen: set[str] = set()
     for option in options:
         name, sep, value = option.partition("=")
-        if not sep or name not in ("owner", "scopes") or name in seen:
+        if not sep or name not in ("owner", "scopes", "expires") or name in seen:
             raise InvalidKeyEntry(
-                f"unexpected {option!r}: write owner=NAME and scopes=admin,agents once each"
+                f"unexpected {option!r}: write owner=NAME, scopes=admin,agents and expires=TIME once each"
             )
         seen.add(name)
         if name == "owner":
             owner = check_owner(value)
-        else:
+        elif name == "scopes":
             scopes = parse_scopes(value, ",")
-    return KeyGrant(digest, Principal(owner, scopes))
+        else:
+            expires = parse_expiry(value)
+    return KeyGrant(digest, Principal(owner, scopes), expires)
 
 
 def format_key_file_line(digest: str, principal: Principal) -> str:

@@ -80,6 +80,8 @@ class Settings:
     data_dir: Path = DEFAULT_DATA_DIR
     checkpointer_url: str = field(default=default_checkpointer_url(DEFAULT_DATA_DIR), repr=False)
     agents_config: Path = DEFAULT_AGENTS_CONFIG
+    # AGENTS_REQUIRED: None (unset) means required exactly when an LLM key is configured.
+    agents_required: bool | None = None
     api_key_enabled: bool = True
     # API_KEY first (owner "default", scopes admin and agents), then each API_KEYS entry.
     api_keys: tuple[ConfiguredKey, ...] = field(default=(), repr=False)
@@ -130,6 +132,11 @@ class Settings:
     @property
     def llm_configured(self) -> bool:
         return self.llm_provider is not None
+
+    @property
+    def requires_agents(self) -> bool:
+        """Whether a replica without loaded agents is not ready (AGENTS_REQUIRED, else "has an LLM key")."""
+        return self.llm_configured if self.agents_required is None else self.agents_required
 
     @property
     def checkpointer_backend(self) -> Backend:
@@ -187,6 +194,10 @@ class _EnvReader:
             return False
         self.errors.append(f"{name}={text!r} is not a boolean: set it to true or false")
         return default
+
+    def optional_boolean(self, name: str) -> bool | None:
+        """None when unset, so the setting's own default can depend on other settings."""
+        return None if self.raw(name) is None else self.boolean(name, False)
 
     def csv(self, name: str) -> tuple[str, ...]:
         text = self.raw(name)
@@ -361,6 +372,7 @@ class _EnvReader:
             data_dir=data_dir,
             checkpointer_url=self.checkpointer_url(data_dir),
             agents_config=agents_config,
+            agents_required=self.optional_boolean("AGENTS_REQUIRED"),
             api_key_enabled=api_key_enabled,
             api_keys=api_keys,
             api_keys_file=api_keys_file,

@@ -7,7 +7,12 @@ from pathlib import Path
 
 import pytest
 from langchain_platform.auth import KeyStore, hash_key, path_is_exempt, presented_key
-from langchain_platform.principals import ConfiguredKey, parse_api_keys_entry
+from langchain_platform.principals import (
+    ConfiguredKey,
+    InvalidKeyEntry,
+    parse_api_keys_entry,
+    parse_key_file_line,
+)
 
 # sha256("secret"), as printed by `printf secret | sha256sum`
 SECRET_DIGEST = "2bb80d537b1da3e38bd30361aa855686bde0eacd7162fef6a25fe97bf527a25b"
@@ -128,3 +133,61 @@ def test_an_empty_x_api_key_falls_back_to_the_bearer_token() -> None:
     assert presented_key(headers(("X-API-Key", ""), ("Authorization", "Bearer k3"))) == "k3"  # type: ignore[arg-type]
     assert presented_key(headers(("X-API-Key", "  "), ("Authorization", "Bearer k3"))) == "k3"  # type: ignore[arg-type]
     assert not presented_key(headers(("X-API-Key", "")))  # type: ignore[arg-type]
+
+
+class Clock:
+    """A settable wall clock for KeyStore."""
+
+    def __init__(self, now: float) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+# 2026-12-01T05:00:00Z as seconds since the epoch.
+EXPIRY = 1_796_101_200.0
+
+
+def test_a_key_with_expires_is_valid_until_that_time_only(tmp_path: Path) -> None:
+    keys = tmp_path / "api-keys"
+    keys.write_text(
+        f"{hash_key('old')} owner=team scopes=agents expires=2026-12-01T05:00:00Z\n"
+        f"{hash_key('new')} owner=team scopes=agents\n"
+    )
+    clock = Clock(EXPIRY - 1)
+    store = KeyStore((), keys, clock=clock)
+    assert store.verify("old") == store.verify("new")
+    clock.now = EXPIRY
+    assert store.verify("old") is None
+    assert store.verify("new")
+
+
+def test_expires_accepts_any_offset(tmp_path: Path) -> None:
+    keys = tmp_path / "api-keys"
+    keys.write_text(f"{hash_key('k')} expires=2026-12-01T06:00:00+01:00\n")
+    clock = Clock(EXPIRY - 0.5)
+    store = KeyStore((), keys, clock=clock)
+    assert store.verify("k")
+    clock.now = EXPIRY + 0.5
+    assert not store.verify("k")
+
+
+@pytest.mark.parametrize("value", ["2026-12-01T05:00:00", "2026-12-01", "tomorrow", ""])
+def test_an_expiry_without_offset_or_unreadable_skips_the_line(tmp_path: Path, value: str) -> None:
+    keys = tmp_path / "api-keys"
+    keys.write_text(f"{hash_key('k')} expires={value}\n{hash_key('other')}\n")
+    store = KeyStore((), keys)
+    assert not store.verify("k")
+    assert store.verify("other")
+
+
+def test_parse_key_file_line_keeps_expiry_and_names_it_in_errors() -> None:
+    grant = parse_key_file_line(f"{SECRET_DIGEST} owner=a scopes=admin expires=2026-12-01T05:00:00Z")
+    assert grant.expires == EXPIRY
+    assert grant.principal.owner == "a"
+    assert parse_key_file_line(SECRET_DIGEST).expires is None
+    with pytest.raises(InvalidKeyEntry, match="RFC 3339"):
+        parse_key_file_line(f"{SECRET_DIGEST} expires=soon")
+    with pytest.raises(InvalidKeyEntry, match="once each"):
+        parse_key_file_line(f"{SECRET_DIGEST} expires=2026-12-01T05:00:00Z expires=2026-12-01T05:00:00Z")

@@ -13,13 +13,14 @@ import os
 import re
 import shlex
 import stat
+import subprocess
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import API_KEY, BASE_URL, CONTAINER, LLM_KEY, PROJECT, api, deploy, inspect
+from conftest import API_KEY, BASE_URL, CONTAINER, LLM_KEY, PROJECT, api, inspect
 
 from harness.playbook_runner import PlaybookResult, run_playbook
 
@@ -65,61 +66,25 @@ def new_thread(host: Any, agent_name: str, text: str) -> str:
     return str(api(host, "POST", f"/api/enterprise/agents/{agent_name}/invoke", {"input": text})["thread_id"])
 
 
-def test_backup_then_restore_brings_a_thread_back(host: Any, agent_name: str, tmp_path: Path) -> None:
-    thread = new_thread(host, agent_name, "kept by the backup")
-    succeeded(playbook("backup.yml", {"platform_backup_dir": str(tmp_path)}))
-
-    (backup,) = (tmp_path / "lp-app1").iterdir()
-    manifest = json.loads((backup / "manifest.json").read_text())
-    assert manifest["image"] == "langchain-platform:0.1.0"
-    assert manifest["image_id"] == inspect(host)["Image"]
-    assert (backup / "image.tar.gz").stat().st_size > 10_000_000
-    assert (backup / "state.sqlite").read_bytes().startswith(b"SQLite format 3\x00")
-    env = backup / "config" / "platform.env"
-    assert stat.S_IMODE(env.stat().st_mode) == 0o600
-    assert stat.S_IMODE(backup.stat().st_mode) == 0o700
-    assert f"OPENAI_API_KEY={LLM_KEY}" in env.read_text()
-
-    # Lost after the backup: the restore must bring it back.
-    assert http_code(host, "DELETE", f"/api/enterprise/agents/{agent_name}/threads/{thread}") == "204"
-    assert http_code(host, "GET", f"/api/enterprise/agents/{agent_name}/threads/{thread}") == "404"
-
-    succeeded(playbook("restore.yml", {"platform_backup_dir": str(tmp_path)}))
-    assert "kept by the backup" in thread_texts(host, agent_name, thread)
-    assert api(host, "GET", "/health")["status"] == "healthy"
-
-
-def test_rollback_runs_the_backup_image_again(host: Any) -> None:
-    old_image = inspect(host)["Image"]
-    succeeded(deploy("0.1.1"))
-    assert inspect(host)["Config"]["Labels"]["org.opencontainers.image.version"] == "0.1.1"
-
-    output = succeeded(playbook("rollback.yml"))
-    container = inspect(host)
-    assert container["Config"]["Image"].startswith("langchain-platform:backup-")
-    assert container["Image"] == old_image
-    assert container["Config"]["Labels"]["org.opencontainers.image.version"] == "0.1.0"
-    health = api(host, "GET", "/health")
-    assert (health["status"], health["version"]) == ("healthy", "0.1.0")
-    assert "-> langchain-platform:backup-" in output
-    assert host.file("/var/lib/langchain-platform/releases.log").contains(
-        "rollback playbook: langchain-platform:0.1.1"
-    )
-
-    # Back to the converged state (0.1.0 by its name) for the modules that follow.
-    succeeded(deploy("0.1.0"))
-    assert inspect(host)["Config"]["Image"] == "langchain-platform:0.1.0"
-
-
 def test_window_guard_refuses_outside_the_window(host: Any) -> None:
+    """Refused outside the windows, also when --tags names only the deploy's own tasks."""
     started = inspect(host)["State"]["StartedAt"]
     elsewhere = (datetime.now(UTC) + timedelta(days=3)).strftime("%a")
-    result = playbook("restart.yml", {"platform_maintenance_window": f"{elsewhere} 00:00-01:00"})
+    window = {"days": [elsewhere], "start": "00:00", "end": "01:00", "timezone": "Europe/Berlin"}
+    result = run_playbook(
+        PROJECT / "playbooks" / "deploy.yml",
+        os.environ["MOLECULE_INVENTORY_FILE"],
+        extra_vars={"platform_maintenance_windows": [window]},
+        tags=["platform_deploy"],
+        timeout=600,
+    )
     assert result.rc != 0
     # The message is wrapped and coloured in the YAML result and repeated on stderr: compare plain words.
     words = " ".join(re.sub(r"\x1b\[[0-9;]*m", "", result.stdout).split())
-    assert f'outside the maintenance window "{elsewhere} 00:00-01:00"' in words
-    assert "rerun with -e platform_maintenance_window_override=true" in words
+    assert "outside the maintenance windows of lp-app1" in words, words[-3000:]
+    assert f"The next window opens {elsewhere} " in words
+    assert f"(window {elsewhere} 00:00-01:00 Europe/Berlin)" in words
+    assert '-e platform_window_override="<reason>"' in words
     assert inspect(host)["State"]["StartedAt"] == started
 
 
@@ -155,6 +120,22 @@ def test_check_mode_previews_a_stopped_container_without_failing(host: Any) -> N
         assert host.run(f"docker start {CONTAINER}").rc == 0
         ready = host.run(f"curl -sf --retry 30 --retry-delay 1 --retry-all-errors {BASE_URL}/health/ready")
     assert ready.rc == 0, ready.stderr
+
+
+def test_check_mode_previews_each_admin_playbook(host: Any, agent_name: str) -> None:
+    """The admin playbooks under --check on the converged host: they preview (changed) and change nothing."""
+    thread = new_thread(host, agent_name, "kept by check mode")
+    for name, extra_vars in (
+        ("maintenance.yml", {"platform_maintenance": "on"}),
+        ("log_level.yml", {"platform_log_level": "DEBUG"}),
+        ("sessions_clear.yml", {"platform_sessions_thread_ids": [thread]}),
+    ):
+        result = playbook(name, extra_vars, check=True)
+        output = " ".join(succeeded(result).split())
+        assert result.changed_hosts, f"{name} previews nothing under --check"
+        assert "would" in output, output[-2000:]
+    assert api(host, "GET", "/health")["status"] == "healthy"
+    assert "kept by check mode" in thread_texts(host, agent_name, thread)
 
 
 def test_maintenance_on_then_off(host: Any, agent_name: str) -> None:
@@ -194,25 +175,67 @@ def test_sessions_clear_deletes_the_named_thread(host: Any, agent_name: str) -> 
     assert http_code(host, "GET", f"/api/enterprise/agents/{agent_name}/threads/{thread}") == "404"
 
 
-def test_rotate_keys_accepts_the_new_key_and_refuses_the_old(host: Any) -> None:
+def test_rotate_keys_with_a_grace_window_then_finish(host: Any, tmp_path: Path) -> None:
     agents = "/api/enterprise/agents"
-    rotate = {"platform_deploy_api_keys": [NEW_KEY], "platform_rotate_revoked_keys": [API_KEY]}
+    key_file, password = tmp_path / "api-key.new", tmp_path / "vault-pass"
+    password.write_text("molecule-vault-password\n")
+    rotate = {"key_rotation_key_file": str(key_file), "key_rotation_vault_password_file": str(password)}
     started = inspect(host)["State"]["StartedAt"]
+    new_key = "never-issued-key-0000"  # until the generated one is read
     try:
-        output = succeeded(playbook("rotate_keys.yml", rotate))
-        assert "1 key(s) accepted and 1 revoked key(s) refused" in output
-        assert http_code(host, "GET", agents, key=NEW_KEY) == "200"
-        assert http_code(host, "GET", agents, key=API_KEY) == "401"
-        assert inspect(host)["State"]["StartedAt"] == started, "the rotation restarted the container"
-        # The new key takes the old one's place, so it keeps the owner (and with it the threads) and scopes.
-        digest = hashlib.sha256(NEW_KEY.encode()).hexdigest()
+        output = succeeded(playbook("rotate_keys.yml", {**rotate, "key_rotation_phase": "start"}))
+        # The generated key: 0600 on the controller, vault encrypted, never printed.
+        assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+        assert key_file.read_text().startswith("$ANSIBLE_VAULT;")
+        view = ["ansible-vault", "view", "--vault-password-file", str(password), str(key_file)]
+        new_key = subprocess.run(view, check=True, capture_output=True, text=True).stdout.strip()
+        new_id, old_id = (hashlib.sha256(k.encode()).hexdigest() for k in (new_key, API_KEY))
+        assert new_key not in output
+        assert f"started: key {new_id[:12]} (owner operator) accepted; old key {old_id[:12]}" in output
+        # Both keys work during the window; the old one's line carries its end.
+        assert http_code(host, "GET", agents, key=new_key) == "200"
+        assert http_code(host, "GET", agents, key=API_KEY) == "200"
         keys = host.file("/etc/langchain-platform/api-keys").content_string.splitlines()
-        assert f"{digest} owner=operator scopes=admin,agents" in keys
+        assert f"{new_id} owner=operator scopes=admin,agents" in keys
+        in_grace = re.compile(rf"{old_id} owner=operator scopes=admin,agents expires=\S+Z")
+        assert any(in_grace.fullmatch(line) for line in keys)
+
+        output = succeeded(playbook("rotate_keys.yml", {**rotate, "key_rotation_phase": "finish"}))
+        assert f"finished: key {old_id[:12]} removed and refused on every replica" in output
+        assert new_key not in output
+        assert http_code(host, "GET", agents, key=API_KEY) == "401"
+        assert http_code(host, "GET", agents, key=new_key) == "200"
+        assert inspect(host)["State"]["StartedAt"] == started, "the rotation restarted the container"
+        for place in (f"docker logs {CONTAINER} 2>&1", "journalctl --no-pager 2>&1"):
+            assert new_key not in host.run(place).stdout, f"the new key reached {place}"
     finally:
-        back = {"platform_deploy_api_keys": [API_KEY], "platform_rotate_revoked_keys": [NEW_KEY]}
-        succeeded(playbook("rotate_keys.yml", back))
+        # Back to the inventory's key for the modules that follow: the generated one is now the old one.
+        back = {"key_rotation_phase": "finish", "key_rotation_old_key": new_key}
+        back["key_rotation_new_key"] = API_KEY
+        output = succeeded(playbook("rotate_keys.yml", back))
+        assert new_key not in output
     assert http_code(host, "GET", agents, key=API_KEY) == "200"
-    assert http_code(host, "GET", agents, key=NEW_KEY) == "401"
+    assert http_code(host, "GET", agents, key=new_key) == "401"
+
+
+def test_provider_key_rotation_refuses_a_key_that_does_not_answer(host: Any) -> None:
+    started = inspect(host)["State"]["StartedAt"]
+    result = playbook(
+        "rotate_keys.yml",
+        {
+            "key_rotation_client": False,
+            "key_rotation_provider_keys": {"OPENAI_API_KEY": NEW_KEY},
+            # The stub answers 404 off its /v1 routes, as a provider does for a wrong base URL.
+            "key_rotation_openai_base_url": "http://host.docker.internal:8999/wrong",
+        },
+    )
+    assert result.rc != 0
+    text = " ".join(re.sub(r"\x1b\[[0-9;]*m", "", result.stdout).split())
+    called = "GET http://host.docker.internal:8999/wrong/models answered 404"
+    assert f"The new provider key of OPENAI_API_KEY ({called})" in text
+    assert "no replica was recreated with it" in text
+    assert NEW_KEY not in result.stdout
+    assert inspect(host)["State"]["StartedAt"] == started
 
 
 @pytest.fixture(autouse=True)

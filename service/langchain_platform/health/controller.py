@@ -24,7 +24,7 @@ from langchain_platform.state.errors import STATE_RETRY_AFTER_SECONDS
 
 _UNHEALTHY = ResponseSpec(
     data_container=HealthReport,
-    description="unhealthy: the checkpointer does not answer",
+    description="unhealthy: the checkpointer does not answer, or agents are required but none loaded",
     generate_examples=False,
 )
 
@@ -35,7 +35,7 @@ class HealthController(Controller):
 
     @get("/", responses={503: _UNHEALTHY})
     async def health(self, request: Request[Any, Any, Any]) -> Response[HealthReport]:
-        """Full report; 200 unless ``unhealthy`` (checkpointer down), then 503.
+        """Full report; 200 unless ``unhealthy`` (checkpointer down, required agents missing), then 503.
 
         Reasons name files and errors only for a caller with a valid key (the path needs none).
         """
@@ -56,8 +56,10 @@ class HealthController(Controller):
             reasons.append('maintenance mode is on: POST /api/admin/maintenance {"enabled": false} ends it')
         if context.draining:
             reasons.append("shutting down (SIGTERM received): new agent runs are refused")
+        if context.agents_missing:
+            reasons.append(f"not ready: {context.agents_missing}")
         status: HealthStatus
-        if not checkpointer_ok:
+        if not checkpointer_ok or context.agents_missing:
             status = "unhealthy"
         elif maintenance:
             status = "maintenance"
@@ -85,7 +87,8 @@ class HealthController(Controller):
 
     @get("/ready", responses=error_responses(503))
     async def ready(self, request: Request[Any, Any, Any]) -> ProbeStatus:
-        """200 when this instance should get traffic; 503 while draining, in maintenance or DB down."""
+        """200 when this instance should get traffic; 503 while draining, in maintenance, DB down or
+        without the agents it must serve."""
         context = platform_context(request.app.state)
         if context.draining:
             raise ServiceUnavailable(
@@ -96,6 +99,9 @@ class HealthController(Controller):
             raise ServiceUnavailable(
                 "not ready: maintenance mode is on", retry_after=flags.retry_after_seconds
             )
+        if context.agents_missing:
+            # Nothing but a new release or configuration brings agents: retrying soon is pointless.
+            raise ServiceUnavailable(f"not ready: {context.agents_missing}")
         if not await context.require_checkpointer_probe().ok():
             raise ServiceUnavailable(
                 "not ready: the checkpointer does not answer", retry_after=STATE_RETRY_AFTER_SECONDS

@@ -2,11 +2,12 @@
 
 A balancer, Docker and monitoring call the probes every few seconds on every backend, so their cost
 is paid thousands of times a day per replica. While the process is alive, not draining, not in
-maintenance and the last checkpointer ping (at most ``checkpointer_probe.MAX_AGE_SECONDS`` old)
-answered, the two probes get the bytes the Litestar handlers would send, encoded once, without
-routing, dependency resolution or the API-key gate. Every other case (a stale ping, draining,
-maintenance, another method) goes on to the handlers in ``controller.py``, which ping, refuse with
-problem details and ``Retry-After``, or answer 405 as before: the fast path changes only the cost.
+maintenance, not missing agents it must serve, and the last checkpointer ping (at most
+``checkpointer_probe.MAX_AGE_SECONDS`` old) answered, the two probes get the bytes the Litestar
+handlers would send, encoded once, without routing, dependency resolution or the API-key gate.
+Every other case (a stale ping, draining, maintenance, missing agents, another method) goes on to
+the handlers in ``controller.py``, which ping, refuse with problem details (and ``Retry-After``
+where waiting helps), or answer 405 as before: the fast path changes only the cost.
 
 It sits inside the request observer, so request ids, metrics and logs see probes as before. It is
 only used for a probe path that needs no key (``AUTH_EXEMPT_PATHS``): otherwise the gate decides.
@@ -61,6 +62,7 @@ class ProbeAnswers:
         probe = context.checkpointer_probe
         return (
             not context.draining
+            and context.agents_missing is None
             and probe is not None
             and probe.fresh_ok()
             and not context.flags.current().maintenance
