@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 import ansible_runner
+from platformctl.recap import HostStats, host_stats
 
 # One ansible-runner event: `event` (e.g. runner_on_ok, playbook_on_task_start), `event_data`
 # (host, task, res, ...), `stdout` (what ansible-playbook printed for it), `counter`, `created`.
@@ -43,17 +44,6 @@ SUCCESSFUL = "successful"
 FAILED = "failed"
 TIMEOUT = "timeout"
 CANCELED = "canceled"
-
-
-@dataclass(frozen=True)
-class HostStats:
-    """One host's line of the play recap; `ok` counts changed tasks too, as Ansible does."""
-
-    ok: int = 0
-    changed: int = 0
-    failed: int = 0
-    unreachable: int = 0
-    skipped: int = 0
 
 
 @dataclass(frozen=True)
@@ -131,7 +121,7 @@ def run_playbook(
         return PlaybookResult(
             rc=int(runner.rc),
             status=str(runner.status),
-            stats=_host_stats(runner.stats),
+            stats=host_stats(runner.stats),
             stdout=stdout_file.read_text(errors="replace") if stdout_file.exists() else "",
             seconds=time.monotonic() - started,
             artifacts_dir=artifacts if keep_artifacts else None,
@@ -174,19 +164,3 @@ def _run_env(env: Mapping[str, str]) -> dict[str, str]:
         path = os.pathsep.join((tools, path))
     # ansible-playbook runs on a terminal under ansible-runner and would colour its output.
     return {"PATH": path, "ANSIBLE_NOCOLOR": "1", "ANSIBLE_FORCE_COLOR": "0", **env}
-
-
-def _host_stats(recap: Mapping[str, Mapping[str, int]] | None) -> dict[str, HostStats]:
-    if not recap:
-        return {}
-    hosts = sorted({host for counts in recap.values() for host in counts})
-    return {
-        host: HostStats(
-            ok=int(recap.get("ok", {}).get(host, 0)),
-            changed=int(recap.get("changed", {}).get(host, 0)),
-            failed=int(recap.get("failures", {}).get(host, 0)),
-            unreachable=int(recap.get("dark", {}).get(host, 0)),
-            skipped=int(recap.get("skipped", {}).get(host, 0)),
-        )
-        for host in hosts
-    }

@@ -18,7 +18,9 @@ import re
 from collections import defaultdict
 from typing import Any
 
-OK, WARN, CRITICAL = "ok", "warn", "critical"
+OK = "ok"
+WARN = "warn"
+CRITICAL = "critical"
 SEVERITY_ORDER = {OK: 0, WARN: 1, CRITICAL: 2}
 
 # Routes that are not client traffic (probes, scrapes).

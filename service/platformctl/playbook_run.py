@@ -21,22 +21,12 @@ from typing import Any
 import ansible_runner
 
 from platformctl.extra_vars import ExtraVars
+from platformctl.recap import HostStats, host_stats
 
 Event = dict[str, Any]
 
 SUCCESSFUL = "successful"
 _OUTPUT_TAIL = 1500
-
-
-@dataclass(frozen=True)
-class HostStats:
-    """One host's line of the play recap; `ok` counts changed tasks too, as Ansible does."""
-
-    ok: int = 0
-    changed: int = 0
-    failed: int = 0
-    unreachable: int = 0
-    skipped: int = 0
 
 
 @dataclass(frozen=True)
@@ -133,7 +123,7 @@ def run(
         return RunResult(
             rc=int(runner.rc),
             status=str(runner.status),
-            stats=_host_stats(runner.stats),
+            stats=host_stats(runner.stats),
             seconds=time.monotonic() - started,
             custom_stats=custom,
             output_tail=request.extra_vars.mask(output[-_OUTPUT_TAIL:]),
@@ -169,19 +159,3 @@ def _scrub(artifacts: Path, extra_vars: ExtraVars) -> None:
             masked = extra_vars.mask(text)
             if masked != text:
                 path.write_text(masked, errors="surrogateescape")
-
-
-def _host_stats(recap: dict[str, dict[str, int]] | None) -> dict[str, HostStats]:
-    if not recap:
-        return {}
-    hosts = sorted({host for counts in recap.values() if isinstance(counts, dict) for host in counts})
-    return {
-        host: HostStats(
-            ok=int(recap.get("ok", {}).get(host, 0)),
-            changed=int(recap.get("changed", {}).get(host, 0)),
-            failed=int(recap.get("failures", {}).get(host, 0)),
-            unreachable=int(recap.get("dark", {}).get(host, 0)),
-            skipped=int(recap.get("skipped", {}).get(host, 0)),
-        )
-        for host in hosts
-    }

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 from platformctl import extra_vars
-from platformctl.playbook_run import HostStats, RunResult
+from platformctl.playbook_run import RunResult
 from platformctl.progress import Progress, summary
+from platformctl.recap import HostStats
 
 
 def event(kind: str, **data: object) -> dict[str, object]:

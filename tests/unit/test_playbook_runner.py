@@ -10,13 +10,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from platformctl.recap import HostStats
 
 from harness.playbook_runner import (
     FAILED,
     SUCCESSFUL,
     TIMEOUT,
     Event,
-    HostStats,
     PlaybookResult,
     processes_with_env,
     run_playbook,

@@ -20,9 +20,10 @@ from typing import Any
 import httpx
 import pytest
 from fleet_hosts import API_KEY, APP_HOSTS, LB_URL, docker_exec, lb_servers
+from platformctl.recap import HostStats
 
 from harness.loadgen import LoadConfig, LoadRun, Target
-from harness.playbook_runner import HostStats, run_playbook
+from harness.playbook_runner import run_playbook
 
 PROJECT = Path(os.environ.get("MOLECULE_PROJECT_DIRECTORY", Path(__file__).resolve().parents[3]))
 GOOD = "0.1.1"
