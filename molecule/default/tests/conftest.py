@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shlex
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -42,20 +43,34 @@ def api(host: Any, method: str, path: str, body: dict[str, Any] | None = None) -
     return run_json(host, f"curl -sf -X {method} -H 'X-API-Key: {API_KEY}' {data} {BASE_URL}{path}")
 
 
-def deploy(version: str, **extra_vars: Any) -> PlaybookResult:
-    """Run playbooks/deploy.yml against the scenario's inventory, as an operator would for an upgrade.
+def playbook(
+    name: str,
+    extra_vars: Mapping[str, Any] | None = None,
+    *,
+    check: bool = False,
+    tags: Sequence[str] = (),
+    timeout: float | None = 600,
+) -> PlaybookResult:
+    """Run playbooks/<name> against the scenario's inventory, as an operator would.
 
     Molecule hands the verifier its provisioner environment (ANSIBLE_CONFIG with the roles path and
     the docker connection settings), which the runner passes through: the same run as `molecule converge`.
     """
+    return run_playbook(
+        PROJECT / "playbooks" / name,
+        os.environ["MOLECULE_INVENTORY_FILE"],
+        extra_vars=extra_vars,
+        check=check,
+        tags=tags,
+        timeout=timeout,
+    )
+
+
+def deploy(version: str, **extra_vars: Any) -> PlaybookResult:
+    """Run playbooks/deploy.yml for `version`, as an operator would for an upgrade."""
     if missing := missing_archives(version):
         pytest.fail(f"{missing[0]} is missing: build it with lab/app-image.sh --archive (see molecule.yml)")
-    return run_playbook(
-        PROJECT / "playbooks" / "deploy.yml",
-        os.environ["MOLECULE_INVENTORY_FILE"],
-        extra_vars={"platform_deploy_version": version, **extra_vars},
-        timeout=900,
-    )
+    return playbook("deploy.yml", {"platform_deploy_version": version, **extra_vars}, timeout=900)
 
 
 @pytest.fixture(scope="module")

@@ -16,9 +16,9 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 import pytest
-from conftest import API_KEY, LLM_KEY, PROJECT, api, inspect, run_json
+from conftest import API_KEY, LLM_KEY, api, inspect, playbook, run_json
 
-from harness.playbook_runner import PlaybookResult, run_playbook
+from harness.playbook_runner import PlaybookResult
 
 BACKUP_DIR = "/var/backups/langchain-platform-verify"
 SET_ID = re.compile(r"^\d{8}T\d{6}Z(-safety)?$")
@@ -26,13 +26,9 @@ SET_ID = re.compile(r"^\d{8}T\d{6}Z(-safety)?$")
 DAMAGED_ID = "20000101T000000Z"
 
 
-def playbook(name: str, extra_vars: Mapping[str, Any] | None = None) -> PlaybookResult:
-    return run_playbook(
-        PROJECT / "playbooks" / name,
-        os.environ["MOLECULE_INVENTORY_FILE"],
-        extra_vars={"platform_backup_dir": BACKUP_DIR, **(extra_vars or {})},
-        timeout=600,
-    )
+def backup_playbook(name: str, extra_vars: Mapping[str, Any] | None = None) -> PlaybookResult:
+    """Run playbooks/<name> with the scenario's backup directory."""
+    return playbook(name, {"platform_backup_dir": BACKUP_DIR, **(extra_vars or {})})
 
 
 def output_of(result: PlaybookResult, *, ok: bool = True) -> str:
@@ -73,7 +69,7 @@ def first_set(host: Any, agent_name: str) -> Iterator[tuple[str, str]]:
     """The first set of an empty backup directory, and a thread it holds."""
     host.run(f"rm -rf {BACKUP_DIR}")
     thread = new_thread(host, agent_name, "kept by the backup")
-    output_of(playbook("backup.yml"))
+    output_of(backup_playbook("backup.yml"))
     (set_id,) = sets(host)
     yield set_id, thread
     host.run(f"rm -rf {BACKUP_DIR}")
@@ -119,7 +115,7 @@ def test_restore_brings_back_a_thread_deleted_after_the_backup(
     assert thread_status(host, agent_name, thread, "DELETE") == "204"
     assert thread_status(host, agent_name, thread) == "404"
 
-    output = output_of(playbook("restore.yml"))
+    output = output_of(backup_playbook("restore.yml"))
     assert f"state of set {set_id}" in output
 
     messages = api(host, "GET", f"/api/enterprise/agents/{agent_name}/threads/{thread}")["messages"]
@@ -150,7 +146,7 @@ def test_a_damaged_set_is_refused_and_the_service_untouched(host: Any, first_set
         assert host.run(" && ".join(commands)).rc == 0
     before, sets_before = inspect(host), sets(host)
 
-    output = output_of(playbook("restore.yml", {"platform_restore_set": DAMAGED_ID}), ok=False)
+    output = output_of(backup_playbook("restore.yml", {"platform_restore_set": DAMAGED_ID}), ok=False)
 
     refusal = re.search(
         rf"Set {DAMAGED_ID} on \S+ is damaged[^:]*: (.*?)\. Nothing was stopped or changed", output
@@ -168,7 +164,7 @@ def test_retention_keeps_the_newest_sets_then_nothing_new_changes_nothing(
 ) -> None:
     set_id, _ = first_set
     new_thread(host, agent_name, "a change since the first set")
-    output_of(playbook("backup.yml", {"platform_backup_keep": 2}))
+    output_of(backup_playbook("backup.yml", {"platform_backup_keep": 2}))
 
     remaining = sets(host)
     assert len(remaining) == 2
@@ -180,7 +176,7 @@ def test_retention_keeps_the_newest_sets_then_nothing_new_changes_nothing(
     where = f"{BACKUP_DIR}/{newest}"
     assert host.run(f"cd {where} && sha256sum -c --quiet {found['image_archive']}.sha256").rc == 0
 
-    again = playbook("backup.yml", {"platform_backup_keep": 2})
+    again = backup_playbook("backup.yml", {"platform_backup_keep": 2})
     output = output_of(again)
     assert again.changed_hosts == {}
     assert f"Nothing new since set {newest}" in output

@@ -7,14 +7,13 @@ because test_operations.py, test_platform.py and test_upgrade_rollback.py run af
 
 from __future__ import annotations
 
-import os
 import time
 import uuid
 from typing import Any
 
-from conftest import CONTAINER, PROJECT, api, inspect
+from conftest import CONTAINER, api, inspect, playbook
 
-from harness.playbook_runner import PlaybookResult, run_playbook
+from harness.playbook_runner import PlaybookResult
 
 # platform_deploy's per-container limits in this scenario (its defaults, "10m" and 3): Docker reads "10m"
 # as 10 000 000 bytes and may finish the line that crosses it.
@@ -62,7 +61,7 @@ def wait_healthy(host: Any, timeout: float = 60) -> None:
 
 
 def rotate_logs() -> PlaybookResult:
-    result = run_playbook(PROJECT / "playbooks" / "rotate_logs.yml", os.environ["MOLECULE_INVENTORY_FILE"])
+    result = playbook("rotate_logs.yml", timeout=None)
     assert result.succeeded, result.stdout[-3000:]
     return result
 

@@ -9,35 +9,20 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 import shlex
 import stat
 import subprocess
-from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import API_KEY, BASE_URL, CONTAINER, LLM_KEY, PROJECT, api, inspect
+from conftest import API_KEY, BASE_URL, CONTAINER, LLM_KEY, api, inspect, playbook
 
-from harness.playbook_runner import PlaybookResult, run_playbook
+from harness.playbook_runner import PlaybookResult
 
 NEW_KEY = "molecule-rotated-key"
-
-
-def playbook(
-    name: str, extra_vars: Mapping[str, Any] | None = None, *, check: bool = False
-) -> PlaybookResult:
-    """Run playbooks/<name> against the scenario's inventory (the verifier has molecule's ANSIBLE_CONFIG)."""
-    return run_playbook(
-        PROJECT / "playbooks" / name,
-        os.environ["MOLECULE_INVENTORY_FILE"],
-        extra_vars=extra_vars,
-        check=check,
-        timeout=600,
-    )
 
 
 def succeeded(result: PlaybookResult) -> str:
@@ -71,13 +56,7 @@ def test_window_guard_refuses_outside_the_window(host: Any) -> None:
     started = inspect(host)["State"]["StartedAt"]
     elsewhere = (datetime.now(UTC) + timedelta(days=3)).strftime("%a")
     window = {"days": [elsewhere], "start": "00:00", "end": "01:00", "timezone": "Europe/Berlin"}
-    result = run_playbook(
-        PROJECT / "playbooks" / "deploy.yml",
-        os.environ["MOLECULE_INVENTORY_FILE"],
-        extra_vars={"platform_maintenance_windows": [window]},
-        tags=["platform_deploy"],
-        timeout=600,
-    )
+    result = playbook("deploy.yml", {"platform_maintenance_windows": [window]}, tags=["platform_deploy"])
     assert result.rc != 0
     # The message is wrapped and coloured in the YAML result and repeated on stderr: compare plain words.
     words = " ".join(re.sub(r"\x1b\[[0-9;]*m", "", result.stdout).split())

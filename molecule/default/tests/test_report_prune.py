@@ -10,27 +10,14 @@ import base64
 import hashlib
 import io
 import json
-import os
 import tarfile
 from pathlib import Path
 from typing import Any
 
-from conftest import BASE_URL, CONTAINER, PROJECT
-
-from harness.playbook_runner import PlaybookResult, run_playbook
+from conftest import BASE_URL, CONTAINER, playbook
 
 REPOSITORY = "langchain-platform"
 OLD_TAG = f"{REPOSITORY}:0.0.1-prune-test"
-
-
-def playbook(name: str, extra_vars: dict[str, Any] | None = None, *, check: bool = False) -> PlaybookResult:
-    return run_playbook(
-        PROJECT / "playbooks" / name,
-        os.environ["MOLECULE_INVENTORY_FILE"],
-        extra_vars=extra_vars,
-        check=check,
-        timeout=300,
-    )
 
 
 def report_files(folder: Path) -> tuple[dict[str, Any], str]:
@@ -52,7 +39,7 @@ def test_report_flags_four_restarts_in_five_minutes_and_nothing_else(host: Any, 
     assert ready.rc == 0, ready.stderr
 
     folder = tmp_path / "reports"
-    result = playbook("report.yml", {"platform_report_dir": str(folder)}, check=True)
+    result = playbook("report.yml", {"platform_report_dir": str(folder)}, check=True, timeout=300)
     assert result.rc != 0, "a critical finding must fail the play"
     assert not result.changed_hosts, "the report changed something"
     # At least these 4: earlier tests may have restarted it within the 5 minutes too.
@@ -114,12 +101,12 @@ def test_prune_keeps_the_running_and_newest_images(host: Any) -> None:
     # Keep every image but the old one: what the later tests deploy and roll back to stays.
     keep = len(set(ids) - {running}) - 1
 
-    preview = playbook("prune.yml", {"platform_prune_keep": keep}, check=True)
+    preview = playbook("prune.yml", {"platform_prune_keep": keep}, check=True, timeout=300)
     assert preview.rc == 0, preview.stdout[-4000:]
     assert preview.changed_hosts, "--check must show the image it would remove"
     assert repository_tags(host) == before, "--check removed an image"
 
-    result = playbook("prune.yml", {"platform_prune_keep": keep})
+    result = playbook("prune.yml", {"platform_prune_keep": keep}, timeout=300)
     assert result.rc == 0, result.stdout[-4000:]
     assert repository_tags(host) == before - {OLD_TAG}
     assert host.run(f"docker image inspect {running}").rc == 0, "the running image was removed"

@@ -7,14 +7,13 @@ the rollback's too).
 
 from __future__ import annotations
 
-import os
 import re
 from typing import Any
 
 import pytest
-from conftest import PROJECT, api, deploy, inspect
+from conftest import api, deploy, inspect, playbook
 
-from harness.playbook_runner import PlaybookResult, run_playbook
+from harness.playbook_runner import PlaybookResult
 
 THREAD_INPUT = "remember this across the upgrade"
 
@@ -32,12 +31,7 @@ def release_tags(host: Any, image: str) -> list[str]:
 
 
 def rollback(**extra_vars: Any) -> PlaybookResult:
-    return run_playbook(
-        PROJECT / "playbooks" / "rollback.yml",
-        os.environ["MOLECULE_INVENTORY_FILE"],
-        extra_vars=extra_vars,
-        timeout=600,
-    )
+    return playbook("rollback.yml", extra_vars)
 
 
 def words(output: str) -> str:
@@ -133,12 +127,10 @@ def test_a_plain_deploy_refuses_the_bad_release_and_a_forced_one_passes(host: An
     assert inspect(host)["State"]["StartedAt"] == started
 
     # Forced, the preflight lets it through (the rest is any deploy's; the host stays on 0.1.0 afterwards).
-    forced = run_playbook(
-        PROJECT / "playbooks" / "deploy.yml",
-        os.environ["MOLECULE_INVENTORY_FILE"],
-        extra_vars={"platform_deploy_version": "0.1.1", "platform_deploy_force": True},
+    forced = playbook(
+        "deploy.yml",
+        {"platform_deploy_version": "0.1.1", "platform_deploy_force": True},
         tags=["platform_deploy_preflight"],
-        timeout=600,
     )
     assert forced.rc == 0, forced.stdout[-4000:]
     assert inspect(host)["State"]["StartedAt"] == started
