@@ -48,12 +48,13 @@ test-service: deps
 	lab/docker-engine.sh
 	$(BIN)/pytest -q -ra
 
-molecule: lab
-	for s in $(SCENARIOS); do \
-	  start=$$(date +%s); \
-	  $(BIN)/molecule test -s $$s; \
-	  echo "molecule scenario $$s: $$(( $$(date +%s) - start )) s"; \
-	done
+# One scenario after the other (in the order of SCENARIOS) unless make runs with -j.
+molecule: $(addprefix molecule-,$(SCENARIOS))
+
+molecule-%: lab
+	start=$$(date +%s); \
+	$(BIN)/molecule test -s $*; \
+	echo "molecule scenario $*: $$(( $$(date +%s) - start )) s"
 
 collection: deps
 	$(BIN)/ansible-galaxy collection build --force --output-path $(COLLECTION_DIR)
@@ -75,7 +76,12 @@ collection-check: collection lab
 	  $(BIN)/ansible-doc -t role "langchain_platform.ops.$$role"; \
 	done
 
-test: lint test-service collection-check molecule
+# The service suite and the default scenario run side by side (measured: 17.5 min together against 31 one
+# after the other on 2 cores; each keeps its own ports and containers); the fleet, whose load steps count
+# failed requests, runs alone after them. --output-sync prints each one's output whole when it ends.
+test: lint collection-check
+	$(MAKE) -j2 --output-sync=target test-service $(addprefix molecule-,$(filter default,$(SCENARIOS)))
+	$(if $(filter-out default,$(SCENARIOS)),$(MAKE) $(addprefix molecule-,$(filter-out default,$(SCENARIOS))))
 
 bench: deps
 	$(BIN)/python -m bench.service_bench

@@ -4,9 +4,11 @@ Against one Molecule-created test host (systemd + its own dockerd, the `default`
 `lp-app1`, with the loopback LLM stub that scenario's prepare step installs), while the bounded load
 generator sends GET /health and agent runs to the host's port 8000:
 
-    first deploy, no-op re-run, upgrade, rollback of a bad version, key rotation,
-    and the runbook's own procedures as the reference: its image update (tag a backup, stop,
-    remove, run the new image, `sleep 10`, curl /health) and its restart (stop, start, `sleep 10`).
+    first deploy, no-op re-run, backup (a set with the image archive), upgrade, rollback of a bad
+    version, client and provider key rotation, restore of the 0.1.0 set while 0.1.1 runs (state and
+    release), the RB-002 rollback playbook, and the runbook's own procedures as the reference: its
+    image update (tag a backup, stop, remove, run the new image, `sleep 10`, curl /health) and its
+    restart (stop, start, `sleep 10`).
 
 Each operation is a named row of OPERATIONS: a later operation is one more row. Prints seconds,
 the playbook's exit code, the failed requests and the seconds the host failed requests
@@ -115,8 +117,14 @@ _RUNBOOK_RESTART = "docker stop langchain-platform && docker start langchain-pla
 
 
 OPERATIONS = (
-    Operation("first deploy", _playbook("site.yml", platform_deploy_version="0.1.0"), under_load=False),
+    # Forced: on a --reuse run the previous run's rollback row left 0.1.0 marked bad.
+    Operation(
+        "first deploy",
+        _playbook("site.yml", platform_deploy_version="0.1.0", platform_deploy_force=True),
+        under_load=False,
+    ),
     Operation("no-op re-run", _playbook("deploy.yml", platform_deploy_version="0.1.0")),
+    Operation("backup (image, state, configuration)", _playbook("backup.yml")),
     Operation("upgrade 0.1.0 -> 0.1.1", _playbook("deploy.yml", platform_deploy_version="0.1.1")),
     Operation(
         "rollback of bad 0.1.2",
@@ -127,6 +135,19 @@ OPERATIONS = (
         "key rotation (start of the grace window)",
         _playbook("rotate_keys.yml", key_rotation_phase="start", key_rotation_new_key="ops-bench-key-new-1"),
     ),
+    # The loopback LLM stub answers any key: the check call succeeds, then each replica is recreated on it.
+    Operation(
+        "provider key rotation (OPENAI_API_KEY)",
+        _playbook(
+            "rotate_keys.yml",
+            key_rotation_client=False,
+            key_rotation_provider_keys={"OPENAI_API_KEY": "sk-ops-bench-rotated-provider-key"},
+        ),
+    ),
+    # The backup row's set: its state, and its release rolled out again over 0.1.1.
+    Operation("restore of the 0.1.0 set (0.1.1 -> 0.1.0)", _playbook("restore.yml")),
+    # The release history now ends 0.1.1, 0.1.0: RB-002 goes back to 0.1.1 and marks 0.1.0 bad.
+    Operation("rollback playbook (RB-002) 0.1.0 -> 0.1.1", _playbook("rollback.yml")),
     Operation(
         "runbook update 0.1.1 -> 0.1.0 (reference)",
         _on_host(_RUNBOOK_UPDATE.format(port=PORT, image="langchain-platform:0.1.0")),
@@ -250,7 +271,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--only", action="append", help="run only these operations (by name), in order")
     args = parser.parse_args(argv)
-    playbooks = [REPO_ROOT / "playbooks" / name for name in ("deploy.yml", "rotate_keys.yml")]
+    names = ("site.yml", "deploy.yml", "rotate_keys.yml", "backup.yml", "restore.yml", "rollback.yml")
+    playbooks = [REPO_ROOT / "playbooks" / name for name in names]
     missing = [str(p) for p in playbooks if not p.exists()]
     missing += map(str, missing_archives("0.1.0", "0.1.1", "0.1.2-broken"))
     if missing:

@@ -7,10 +7,10 @@ Three subjects with one uvicorn worker each, against the stub LLM (0 ms), driven
 - ``service``: ``POST /api/enterprise/agents/bench/invoke`` of ``langchain-platform serve``.
 
 For each, ``--runs`` runs without a profiler give the CPU per run of the main thread and of the other
-threads (aiosqlite runs every SQL statement in a thread of its own) from /proc; then as many runs
-under cProfile (bench/profiled_server.py, main thread only) give the self time per run of each part
-below. The profiler slows Python calls down, so read the parts as shares and the differences between
-columns, and the /proc rows as the real cost.
+threads (the checkpointer and the platform store run their SQL in threads of their own) from /proc;
+then as many runs under cProfile (bench/profiled_server.py, main thread only) give the self time per
+run of each part below. The profiler slows Python calls down, so read the parts as shares and the
+differences between columns, and the /proc rows as the real cost.
 
     .venv/bin/python -m bench.run_cost [--runs 300] [--durability exit]
 """
@@ -40,11 +40,12 @@ from harness.processes import stub_llm, wait_for
 
 # (part, substrings of a profile entry's file or function name), first match wins; order matters.
 PARTS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("platform store: run guard, thread index", ("langchain_platform/state/",)),
+    # Before the platform store: the checkpointer (state/sqlite_saver.py) lives beside it.
     (
         "checkpoint writes and reads (LangGraph savers, serde)",
-        ("langgraph/checkpoint/", "aiosqlite", "sqlite3"),
+        ("langgraph/checkpoint/", "langchain_platform/state/sqlite_saver", "aiosqlite", "sqlite3"),
     ),
+    ("platform store: run guard, thread index", ("langchain_platform/state/",)),
     ("usage callback", ("langchain_platform/agents/usage.py",)),
     ("metrics (prometheus_client)", ("prometheus_client",)),
     ("logging (structlog, logging)", ("structlog", "/logging/", "langchain_platform/observability/logging")),

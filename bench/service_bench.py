@@ -37,7 +37,7 @@ import httpx
 from bench.image_layers import image_split, tagged_ancestor
 from bench.subjects import BENCH_AGENT, BENCH_API_KEY, platform_server, reference_app, service_env
 from harness.loadgen import LoadConfig, LoadRun, Target, run_load
-from harness.processes import stub_llm, wait_for
+from harness.processes import ChildProcess, stub_llm, wait_for
 from harness.procstats import tree_cpu_seconds, tree_rss_mb
 
 AGENT_INPUT = "use tool calculator: (17 + 25) * 3"
@@ -79,6 +79,9 @@ class Point:
     errors: int
     rss_mb: float
     cpu_ms_per_req: float  # server CPU (all its processes) per request: robust to a busy machine
+    # CPU per request of what shares the machine with the server: this process (the load generator)
+    # and the stub LLM. On 2 cores, 2 workers get at most what these leave.
+    load_cpu_ms_per_req: float
     ratio: float | None = None  # rps relative to the reference ("ceiling") at the same point
     failure_examples: list[dict[str, Any]] = field(default_factory=list)
 
@@ -93,6 +96,7 @@ def measure(
     system: str,
     base_url: str,
     pid: int,
+    stub_pid: int,
     latency: int,
     endpoint: str,
     target: Target,
@@ -111,9 +115,11 @@ def measure(
         )
 
     asyncio.run(run_load(config(min(2.0, plan.duration_s), 2 * concurrency)))  # warm-up: connections, caches
-    cpu_before = tree_cpu_seconds(pid)
+    cpu_before, load_before = tree_cpu_seconds(pid), time.process_time() + tree_cpu_seconds(stub_pid)
     summary = asyncio.run(run_load(config(plan.duration_s, plan.max_requests)))
-    cpu_ms = (tree_cpu_seconds(pid) - cpu_before) * 1000 / max(1, summary["requests"])
+    requests = max(1, summary["requests"])
+    cpu_ms = (tree_cpu_seconds(pid) - cpu_before) * 1000 / requests
+    load_ms = (time.process_time() + tree_cpu_seconds(stub_pid) - load_before) * 1000 / requests
     latency_ms = summary["latency_ms"]
     return Point(
         system=system,
@@ -128,6 +134,7 @@ def measure(
         errors=summary["failures"] + summary["conflicts_409"],
         rss_mb=tree_rss_mb(pid),
         cpu_ms_per_req=round(cpu_ms, 2),
+        load_cpu_ms_per_req=round(load_ms, 2),
         failure_examples=summary["failure_examples"][:3],
     )
 
@@ -137,7 +144,8 @@ def print_point(point: Point) -> None:
     print(
         f"{point.system:<11} {point.latency_ms:>5} {point.endpoint:<8} {point.concurrency:>4} "
         f"{point.rps:>9.1f} {point.p50_ms:>8.1f} {point.p95_ms:>8.1f} {point.p99_ms:>8.1f} "
-        f"{point.errors:>6} {point.rss_mb:>8.1f} {point.cpu_ms_per_req:>7.2f} {ratio}",
+        f"{point.errors:>6} {point.rss_mb:>8.1f} {point.cpu_ms_per_req:>7.2f} {ratio} "
+        f"{point.load_cpu_ms_per_req:>8.2f}",
         flush=True,
     )
     for example in point.failure_examples:
@@ -162,30 +170,34 @@ def _target(endpoint: str, path: str) -> Target:
     return agent_target(path, _tag()) if endpoint in ("agent", "nostate") else Target("GET", path)
 
 
-def measure_reference(plan: Plan, work: Path, llm_url: str, latency: int) -> list[Point]:
+def measure_reference(plan: Plan, work: Path, llm: ChildProcess, latency: int) -> list[Point]:
     data_dir = work / f"ref-{latency}"
     data_dir.mkdir()
     points = []
-    with reference_app(service_env(llm_url, data_dir), work / "reference.log") as ref:
+    with reference_app(service_env(llm.url, data_dir), work / "reference.log") as ref:
         for endpoint, path in REFERENCE_ENDPOINTS:
             for conc in plan.concurrencies:
+                target = _target(endpoint, path)
                 points.append(
-                    measure(
-                        "reference", ref.url, ref.pid, latency, endpoint, _target(endpoint, path), conc, plan
-                    )
+                    measure("reference", ref.url, ref.pid, llm.pid, latency, endpoint, target, conc, plan)
                 )
                 print_point(points[-1])
     return points
 
 
 def measure_service(
-    plan: Plan, work: Path, llm_url: str, latency: int, workers: int, ceiling: dict[tuple[str, int], float]
+    plan: Plan,
+    work: Path,
+    llm: ChildProcess,
+    latency: int,
+    workers: int,
+    ceiling: dict[tuple[str, int], float],
 ) -> list[Point]:
     data_dir = work / f"svc-{latency}-{workers}"
     data_dir.mkdir()
     points = []
     with platform_server(
-        service_env(llm_url, data_dir), work / f"service-{latency}-{workers}w.log", workers
+        service_env(llm.url, data_dir), work / f"service-{latency}-{workers}w.log", workers
     ) as server:
         assert server.proc is not None
         wait_for(f"{server.url}/health/ready")
@@ -194,8 +206,9 @@ def measure_service(
                 if endpoint == "openai" and conc not in (min(plan.concurrencies), max(plan.concurrencies)):
                     continue
                 target = _target(endpoint, path)
+                system = f"service-{workers}w"
                 point = measure(
-                    f"service-{workers}w", server.url, server.proc.pid, latency, endpoint, target, conc, plan
+                    system, server.url, server.proc.pid, llm.pid, latency, endpoint, target, conc, plan
                 )
                 ref_rps = ceiling.get((ref_endpoint, conc))
                 point.ratio = round(point.rps / ref_rps, 3) if ref_rps else None
@@ -208,15 +221,15 @@ def run_matrix(plan: Plan, work: Path) -> list[Point]:
     points: list[Point] = []
     print(
         "system       stub endpoint conc     req/s   p50 ms   p95 ms   p99 ms errors   rss MB"
-        " cpu/req vs-ceiling"
+        " cpu/req vs-ceiling gen+stub"
     )
     for latency in plan.latencies_ms:
         with stub_llm(latency, work / f"stub-{latency}.log") as llm:
-            reference = measure_reference(plan, work, llm.url, latency)
+            reference = measure_reference(plan, work, llm, latency)
             ceiling = {(p.endpoint, p.concurrency): p.rps for p in reference}
             points += reference
             for workers in plan.workers:
-                points += measure_service(plan, work, llm.url, latency, workers, ceiling)
+                points += measure_service(plan, work, llm, latency, workers, ceiling)
     return points
 
 
@@ -494,6 +507,19 @@ def verdicts(
                     f"{two.rps:.1f} vs {ref.rps:.1f} req/s = {two.rps / ref.rps:.2f}x",
                 )
             )
+            # What this machine allows: 2 cores shared by the workers, the load generator and the stub.
+            per_run = two.cpu_ms_per_req + two.load_cpu_ms_per_req
+            if per_run > 0:
+                most = 2000 / per_run
+                result.append(
+                    Verdict(
+                        "  (info) 2 cores at most, for the server's and the load's CPU per run",
+                        None,
+                        f"{two.cpu_ms_per_req:.1f} + {two.load_cpu_ms_per_req:.1f} ms: {most:.1f} req/s "
+                        f"= {most / ref.rps:.2f}x",
+                        info=True,
+                    )
+                )
     return result
 
 

@@ -4,6 +4,8 @@
 #   lab/app-image.sh --version 0.1.1      same code, claiming 0.1.1 (labels and the reported version)
 #   lab/app-image.sh --version 0.1.2 --broken
 #                                         langchain-platform:0.1.2-broken: starts, never listens
+#   lab/app-image.sh --version 0.1.3 --broken-agents
+#                                         langchain-platform:0.1.3-broken-agents: listens, its agents never load
 #   --tag T          tag to use instead of the version
 #   --archive        also write .cache/images/langchain-platform-<tag>.tar.gz (docker save | gzip)
 #   --build-arg K=V  passed to docker build (e.g. BASE_IMAGE=python:3.11-slim-bookworm)
@@ -17,16 +19,17 @@ IMAGE=langchain-platform
 IMAGES_DIR=$CACHE_DIR/images
 
 usage() {
-    sed -n '2,11s/^# \{0,1\}//p' "$0"
+    sed -n '2,13s/^# \{0,1\}//p' "$0"
     exit "${1:-0}"
 }
 
-version="" tag="" broken=0 archive=0 wheelhouse=1 build_args=()
+version="" tag="" broken="" archive=0 wheelhouse=1 build_args=()
 while [ $# -gt 0 ]; do
     case $1 in
     --version) version=${2:?--version needs a value}; shift 2 ;;
     --tag) tag=${2:?--tag needs a value}; shift 2 ;;
-    --broken) broken=1; shift ;;
+    --broken) broken=broken; shift ;;
+    --broken-agents) broken="broken-agents"; shift ;;
     --archive) archive=1; shift ;;
     --build-arg) build_args+=(--build-arg "${2:?--build-arg needs K=V}"); shift 2 ;;
     --no-wheelhouse) wheelhouse=0; shift ;;
@@ -37,7 +40,7 @@ done
 
 package_version=$(project_version)
 version=${version:-$package_version}
-if [ "$broken" = 1 ]; then tag=${tag:-$version-broken}; else tag=${tag:-$version}; fi
+if [ -n "$broken" ]; then tag=${tag:-$version-$broken}; else tag=${tag:-$version}; fi
 revision=$(git -C "$REPO_ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
 source_url=$(git -C "$REPO_ROOT" remote get-url origin 2>/dev/null || true)
 
@@ -62,17 +65,18 @@ build_app() {
     say "$ref: built ($(image_size "$ref"))"
 }
 
-# build_broken TAG VERSION: a thin layer over the package version's image whose process never listens.
+# build_broken TAG VERSION KIND: a thin layer over the package version's image, from lab/images/KIND
+# (broken: the process never listens; broken-agents: the bundled agents file does not load).
 build_broken() {
-    local ref=$IMAGE:$1 parent=$IMAGE:$package_version hash
+    local ref=$IMAGE:$1 parent=$IMAGE:$package_version context=$LAB_DIR/images/$3 hash
     build_app "$package_version" "$package_version"
-    hash=$(inputs_hash "$LAB_DIR/images/broken/Dockerfile" -- "$(image_id "$parent")" "$2")
+    hash=$(inputs_hash "$context"/* -- "$(image_id "$parent")" "$2")
     if image_is_current "$ref" "$hash"; then
         say "$ref: reused"
         return
     fi
     quietly "build-$IMAGE-$1" docker build --label "$INPUTS_LABEL=$hash" --build-arg "APP_IMAGE=$parent" \
-        --build-arg "APP_VERSION=$2" -t "$ref" "$LAB_DIR/images/broken"
+        --build-arg "APP_VERSION=$2" -t "$ref" "$context"
     say "$ref: built ($(image_size "$ref"))"
 }
 
@@ -94,5 +98,5 @@ write_archive() {
 }
 
 [ "$wheelhouse" = 0 ] || "$LAB_DIR/wheelhouse.sh"
-if [ "$broken" = 1 ]; then build_broken "$tag" "$version"; else build_app "$tag" "$version"; fi
+if [ -n "$broken" ]; then build_broken "$tag" "$version" "$broken"; else build_app "$tag" "$version"; fi
 [ "$archive" = 0 ] || write_archive "$tag"

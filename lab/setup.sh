@@ -30,4 +30,5 @@ step "$LAB_DIR/wheelhouse.sh"
 step "$LAB_DIR/app-image.sh" --no-wheelhouse --archive
 step "$LAB_DIR/app-image.sh" --no-wheelhouse --version "$(next_patch "$version" 1)" --archive
 step "$LAB_DIR/app-image.sh" --no-wheelhouse --version "$(next_patch "$version" 2)" --broken --archive
+step "$LAB_DIR/app-image.sh" --no-wheelhouse --version "$(next_patch "$version" 3)" --broken-agents --archive
 say "done in $SECONDS s"

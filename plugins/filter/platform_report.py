@@ -2,6 +2,7 @@
 
     {{ platform_deploy_report_replicas | platform_report_findings(host_observations, thresholds) }}
     {{ metrics_text | platform_metrics_summary }}
+    {{ apt_get_simulation_text | platform_pending_updates }}
     {{ report | platform_report_markdown }}
 
 The thresholds are the operations runbook's (System Monitoring, Key Metrics): /health status other than
@@ -121,6 +122,25 @@ def docker_bytes(text: str) -> int | None:
     return int(float(match[1]) * _DOCKER_UNITS[match[2]])
 
 
+# `apt-get -s dist-upgrade` prints one line per upgrade:
+#   Inst <package> [<installed>] (<candidate> <origin>:<suite> [<arch>])
+_APT_INST = re.compile(r"^Inst (?P<package>\S+)(?: \[[^]]*\])? \((?P<candidate>.*)\)")
+
+
+def platform_pending_updates(apt_simulation: str) -> dict[str, Any]:
+    """The package upgrades an `apt-get -s dist-upgrade` would install, and which of them come from a
+    security suite (the origin names "-security", as Debian's and Ubuntu's do)."""
+    packages, security = [], []
+    for line in str(apt_simulation or "").splitlines():
+        match = _APT_INST.match(line.strip())
+        if not match:
+            continue
+        packages.append(match["package"])
+        if "-security" in match["candidate"].lower():
+            security.append(match["package"])
+    return {"total": len(packages), "security": sorted(security), "packages": sorted(packages)}
+
+
 def _finding(host: str, subject: str, check: str, severity: str, message: str) -> dict[str, str]:
     return {"host": host, "subject": subject, "check": check, "severity": severity, "message": message}
 
@@ -217,6 +237,8 @@ def _host_findings(host: str, observed: dict[str, Any], limits: dict[str, Any]) 
         )
     else:
         findings.append(_finding(host, "backup", "backup", OK, f"newest set is {age:.1f} h old"))
+    if "updates" in observed:
+        findings.append(_updates_finding(host, observed["updates"]))
     for path, percent in sorted((observed.get("disk_use_percent") or {}).items()):
         if percent is None:
             continue
@@ -231,6 +253,31 @@ def _host_findings(host: str, observed: dict[str, Any], limits: dict[str, Any]) 
             _finding(host, path, "disk", severity, f"file system mounted at {path} {percent} % full")
         )
     return findings
+
+
+def _updates_finding(host: str, updates: dict[str, Any]) -> dict[str, str]:
+    """The weekly review's "check for pending updates": security upgrades warn, others are listed as ok.
+    `updates` is platform_pending_updates' result plus `lists_age_days` (None when apt has no lists)."""
+    age = updates.get("lists_age_days")
+    if updates.get("error"):
+        return _finding(host, "packages", "updates", WARN, f"apt could not tell: {updates['error'][:200]}")
+    if age is None:
+        return _finding(host, "packages", "updates", WARN, "apt has no package lists: run apt-get update")
+    since = f"package lists {float(age):.0f} days old"
+    security = updates.get("security") or []
+    if security:
+        shown = ", ".join(security[:10]) + (", ..." if len(security) > 10 else "")
+        message = (
+            f"{len(security)} security upgrades pending ({shown}); {updates.get('total', 0)} in all; {since}"
+        )
+        return _finding(host, "packages", "updates", WARN, message)
+    return _finding(
+        host,
+        "packages",
+        "updates",
+        OK,
+        f"{updates.get('total', 0)} upgrades pending, none for security; {since}",
+    )
 
 
 def platform_report_findings(
@@ -271,6 +318,7 @@ class FilterModule:
     def filters(self) -> dict[str, Any]:
         return {
             "platform_metrics_summary": platform_metrics_summary,
+            "platform_pending_updates": platform_pending_updates,
             "platform_report_findings": platform_report_findings,
             "platform_report_markdown": platform_report_markdown,
         }

@@ -19,6 +19,7 @@ from typing import Any
 
 from platformctl import audit, extra_vars, fleet_lock, locations, playbook_run, schedule
 from platformctl.progress import Progress, summary
+from platformctl.window_outcome import WindowOutcome
 
 # EX_TEMPFAIL: the fleet is busy, try again later (a timer's run simply fails and is audited).
 EXIT_LOCKED = 75
@@ -200,10 +201,16 @@ def _run(args: argparse.Namespace) -> int:
         audit.append(state_dir, entry)
         return EXIT_INTERRUPTED
     progress = Progress(mask=request.extra_vars.mask)
+    window = WindowOutcome()
+
+    def on_event(event: playbook_run.Event) -> None:
+        progress(event)
+        window(event)
+
     try:
         result = playbook_run.run(
             request,
-            on_event=progress,
+            on_event=on_event,
             artifacts=playbook_run.Artifacts(
                 state_dir / "artifacts", entry["id"], max(args.keep_artifacts, 1)
             ),
@@ -220,6 +227,7 @@ def _run(args: argparse.Namespace) -> int:
         rc=rc,
         changed_hosts=result.changed_hosts,
         failed_hosts=result.failed_hosts,
+        window_outcome=window.summary(),
         seconds=round(result.seconds, 3),
         artifacts=str(result.artifacts),
     )
@@ -361,7 +369,8 @@ def _entry(action: str, inventory: Path) -> dict[str, Any]:
 
 
 def _window(request: playbook_run.RunRequest) -> str:
-    """What the run asked of the maintenance window; the playbooks' guard decides and records on the hosts."""
+    """What the run asked of the maintenance window; the playbooks' guard decides (the entry's
+    window_outcome) and records on the hosts."""
     if extra_vars.WINDOW_OVERRIDE in request.extra_vars.values:
         return "override"
     if request.playbook.stem == "rollback":

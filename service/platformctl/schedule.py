@@ -29,8 +29,14 @@ ROUTINES = (
     Routine(
         "resource-review",
         "weekly resource review of the fleet",
-        # The same checks, kept as their own series of reports for the weekly look at resources.
-        ("report", "-e", "platform_report_dir={project}/reports/weekly"),
+        # The daily checks plus the runbook's weekly "check for pending updates", kept as their own series.
+        (
+            "report",
+            "-e",
+            "platform_report_dir={project}/reports/weekly",
+            "-e",
+            "platform_report_updates=true",
+        ),
         "Mon *-*-* 07:00:00",
     ),
     Routine("prune", "monthly image prune of the fleet", ("prune",), "*-*-01 05:00:00"),

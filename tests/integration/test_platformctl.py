@@ -153,6 +153,45 @@ def test_a_failing_host_fails_the_run_and_check_runs_rotate_artifacts_unlocked(
     assert [path.name for path in (tmp_path / "artifacts").iterdir()] == [latest["id"]]
 
 
+def test_the_audit_says_what_the_window_guard_decided_on_each_host(fleet: Fleet, tmp_path: Path) -> None:
+    """The project's guard (playbooks/tasks/window_guard.yml) at Monday noon, the window on Saturdays."""
+    monday_noon = "platform_window_now=2026-01-05T12:00:00+00:00"
+    saturdays = {"days": ["Sat"], "start": "02:00", "end": "03:00", "timezone": "UTC"}
+    windows = json.dumps({"platform_maintenance_windows": [saturdays]})
+    refused = fleet.playbook(tmp_path, "windowed.yml", "--limit", "beta", "-e", monday_noon, "-e", windows)
+    assert refused.returncode == 2, refused.stdout + refused.stderr
+    assert "The next window opens Sat" in refused.stdout
+    previewed = fleet.playbook(tmp_path, "windowed.yml", "--check", "-e", monday_noon, "-e", windows)
+    assert previewed.returncode == 0, previewed.stdout + previewed.stderr
+    overridden = fleet.playbook(
+        tmp_path,
+        "windowed.yml",
+        "-e",
+        monday_noon,
+        "-e",
+        windows,
+        "-e",
+        "platform_window_override='INC-9 hotfix'",
+    )
+    assert overridden.returncode == 0, overridden.stdout + overridden.stderr
+    inside = fleet.playbook(
+        tmp_path, "windowed.yml", "-e", "platform_window_now=2026-01-10T02:30:00+00:00", "-e", windows
+    )
+    assert inside.returncode == 0, inside.stdout + inside.stderr
+
+    entries = audit_lines(tmp_path)
+    assert [entry["window_outcome"] for entry in entries] == [
+        {"refused": ["beta"]},
+        {"would_refuse": ["alpha", "beta"]},
+        {"out_of_window": ["alpha", "beta"]},
+        {},
+    ]
+    assert (entries[2]["window"], entries[2]["window_override"]) == ("override", "INC-9 hotfix")
+    # The hosts' own record of the override (the guard writes it), next to the controller's audit.
+    records = [json.loads(line) for line in (fleet.out / "alpha-operations.log").read_text().splitlines()]
+    assert [(r["event"], r["reason"]) for r in records] == [("override", "INC-9 hotfix")]
+
+
 def test_a_second_disruptive_run_is_refused_and_a_stopped_holder_releases(
     fleet: Fleet, tmp_path: Path
 ) -> None:

@@ -206,3 +206,55 @@ def test_markdown_lists_each_host_worst_first() -> None:
     assert rows[0].startswith("| critical | langchain-platform | restarts |")
     assert rows[1].startswith("| warn | langchain-platform | logs |")
     assert "a \\| b" in rows[1]
+
+
+# `apt-get -s dist-upgrade` on Debian 12, trimmed: a security upgrade, a point-release one, a removal, noise.
+APT_SIMULATION = """\
+Reading package lists...
+Building dependency tree...
+The following packages will be upgraded:
+  libssl3 tzdata
+Inst libssl3 [3.0.11-1~deb12u1] (3.0.15-1~deb12u1 Debian-Security:12/stable-security [amd64])
+Inst tzdata [2024a-0+deb12u1] (2025b-0+deb12u1 Debian:12.11/stable [all])
+Remv old-thing [1.0]
+Conf libssl3 (3.0.15-1~deb12u1 Debian-Security:12/stable-security [amd64])
+Conf tzdata (2025b-0+deb12u1 Debian:12.11/stable [all])
+"""
+
+
+def test_pending_updates_count_upgrades_and_name_the_security_ones() -> None:
+    assert report.platform_pending_updates(APT_SIMULATION) == {
+        "total": 2,
+        "security": ["libssl3"],
+        "packages": ["libssl3", "tzdata"],
+    }
+    assert report.platform_pending_updates("0 upgraded, 0 newly installed.\n")["total"] == 0
+
+
+@pytest.mark.parametrize(
+    ("updates", "severity", "words"),
+    [
+        (
+            {"total": 2, "security": ["libssl3"], "lists_age_days": 3.0},
+            "warn",
+            "1 security upgrades pending (libssl3)",
+        ),
+        ({"total": 1, "security": [], "lists_age_days": 3.0}, "ok", "1 upgrades pending, none for security"),
+        ({"total": 0, "security": [], "lists_age_days": None}, "warn", "no package lists"),
+        (
+            {"total": 0, "security": [], "lists_age_days": 1.0, "error": "E: oops"},
+            "warn",
+            "apt could not tell: E: oops",
+        ),
+    ],
+)
+def test_the_weekly_updates_finding(updates: dict[str, Any], severity: str, words: str) -> None:
+    found = report.platform_report_findings([], "app1", {"backup_age_hours": 1.0, "updates": updates}, LIMITS)
+    [finding] = [f for f in found if f["check"] == "updates"]
+    assert finding["severity"] == severity
+    assert words in finding["message"]
+
+
+def test_without_the_weekly_option_there_is_no_updates_finding() -> None:
+    found = report.platform_report_findings([], "app1", {"backup_age_hours": 1.0}, LIMITS)
+    assert "updates" not in {f["check"] for f in found}

@@ -1,18 +1,23 @@
 """playbooks/backup.yml and restore.yml (roles platform_backup, platform_restore) on the one test host.
 
 The tests run in order on one flow of sets, kept in their own backup directory on the host: a backup set
-(sidecars, manifest, no secret, private modes), a restore that brings back a
-thread deleted after it (with a safety set), a damaged set refused with the service untouched, retention
-that drops the oldest sets but no archive a kept set holds, and a backup with nothing new that changes
-nothing.
+(sidecars, manifest, no secret, private modes), a second set with the env file vault-encrypted, a restore of
+it that brings back threads deleted after both sets (with a safety set), a damaged set refused with the
+service untouched, retention that drops the oldest sets but no archive a kept set holds, and a backup with
+nothing new that changes nothing. Restores across releases and a restore that fails are in
+test_upgrade_rollback.py.
 """
 
 from __future__ import annotations
 
 import os
 import re
+import secrets
 import shlex
+import subprocess
+import sys
 from collections.abc import Iterator, Mapping
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -108,18 +113,71 @@ def test_backup_writes_a_checked_private_set_without_secrets(host: Any, first_se
     assert set(files) == {"600"}, files
 
 
-def test_restore_brings_back_a_thread_deleted_after_the_backup(
-    host: Any, agent_name: str, first_set: tuple[str, str]
-) -> None:
-    set_id, thread = first_set
-    assert thread_status(host, agent_name, thread, "DELETE") == "204"
-    assert thread_status(host, agent_name, thread) == "404"
+@pytest.fixture(scope="module")
+def vault_password(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A vault password file on the controller, where the role runs ansible-vault."""
+    path = tmp_path_factory.mktemp("vault") / "backup-pass"
+    path.write_text(secrets.token_hex(16) + "\n")
+    path.chmod(0o600)
+    return path
 
+
+@pytest.fixture(scope="module")
+def vault_set(
+    host: Any, agent_name: str, first_set: tuple[str, str], vault_password: Path
+) -> tuple[str, str]:
+    """The next set, with the env file vault-encrypted, and a thread written after the first set."""
+    thread = new_thread(host, agent_name, "kept by the vault set")
+    result = backup_playbook("backup.yml", {"platform_backup_vault_id": f"backup@{vault_password}"})
+    assert vault_password.read_text().strip() not in output_of(result)
+    newest = sets(host)[-1]
+    assert newest != first_set[0]
+    return newest, thread
+
+
+def test_a_vault_set_holds_the_env_file_encrypted_and_whole(
+    host: Any, vault_set: tuple[str, str], vault_password: Path
+) -> None:
+    set_id, _ = vault_set
+    where = f"{BACKUP_DIR}/{set_id}"
+    assert set(manifest(host, set_id)["files"]) >= {"config/platform.env.vault", "config/api-keys"}
+    assert not host.file(f"{where}/config/platform.env").exists
+    vaulted = host.file(f"{where}/config/platform.env.vault").content_string
+    assert vaulted.startswith("$ANSIBLE_VAULT;1.2;AES256;backup\n")
+    for clear in (LLM_KEY, "OPENAI_API_KEY", "CHECKPOINTER_URL"):
+        assert clear not in vaulted
+    assert mode(host, f"{where}/config/platform.env.vault") == "600"
+    assert host.run(f"cd {where}/config && sha256sum -c --quiet platform.env.vault.sha256").rc == 0
+
+    # The vault id that wrote it gives back the host's env file, byte for byte: a restorable configuration.
+    vault = Path(sys.executable).with_name("ansible-vault")
+    decrypted = subprocess.run(
+        [str(vault), "decrypt", "--vault-id", f"backup@{vault_password}", "--output", "-", "-"],
+        input=vaulted,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    ).stdout
+    assert decrypted == host.file("/etc/langchain-platform/platform.env").content_string
+    assert f"OPENAI_API_KEY={LLM_KEY}" in decrypted.splitlines()
+
+
+def test_restore_of_the_vault_set_brings_back_threads_deleted_after_the_backups(
+    host: Any, agent_name: str, first_set: tuple[str, str], vault_set: tuple[str, str]
+) -> None:
+    (_, first_thread), (set_id, vault_thread) = first_set, vault_set
+    for thread in (first_thread, vault_thread):
+        assert thread_status(host, agent_name, thread, "DELETE") == "204"
+        assert thread_status(host, agent_name, thread) == "404"
+
+    # The newest set: the vault one, verified like any other (its encrypted env file has a checksum too).
     output = output_of(backup_playbook("restore.yml"))
     assert f"state of set {set_id}" in output
 
-    messages = api(host, "GET", f"/api/enterprise/agents/{agent_name}/threads/{thread}")["messages"]
-    assert "kept by the backup" in [str(message["content"]) for message in messages]
+    for thread, text in ((first_thread, "kept by the backup"), (vault_thread, "kept by the vault set")):
+        messages = api(host, "GET", f"/api/enterprise/agents/{agent_name}/threads/{thread}")["messages"]
+        assert text in [str(message["content"]) for message in messages]
     assert api(host, "GET", "/health")["status"] == "healthy"
     # The state the restore replaced is kept: a safety set, without the thread.
     (safety,) = [name for name in sets(host) if name.endswith("-safety")]

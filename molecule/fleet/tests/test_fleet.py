@@ -8,28 +8,32 @@ previous one left (0.1.0 after converge, then 0.1.1, ...).
 
 from __future__ import annotations
 
-import json
-import os
 import subprocess
 import time
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from fleet_hosts import API_KEY, APP_HOSTS, LB_URL, docker_exec, lb_servers
-from platformctl.recap import HostStats
+from fleet_hosts import (
+    API_KEY,
+    APP_HOSTS,
+    INVOKE,
+    LB_URL,
+    assert_no_change,
+    docker_exec,
+    lb_servers,
+    load,
+    playbook,
+    record,
+    replicas,
+)
 
-from harness.loadgen import LoadConfig, LoadRun, Target
-from harness.playbook_runner import run_playbook
-
-PROJECT = Path(os.environ.get("MOLECULE_PROJECT_DIRECTORY", Path(__file__).resolve().parents[3]))
 GOOD = "0.1.1"
-BROKEN = "0.1.2-broken"
-INVOKE = "/api/enterprise/agents/assistant/invoke"
-STEPS_FILE = Path(os.environ.get("MOLECULE_EPHEMERAL_DIRECTORY", "/tmp")) / "fleet-steps.json"
+# A release whose agents do not load: it starts and is live, but with the fleet's LLM key it must serve
+# agents, so it never turns ready (the readiness gate, not a crash, stops it).
+BROKEN = "0.1.3-broken-agents"
 # Each step runs whole playbooks on four hosts: far above the suite's default per-test timeout.
 pytestmark = pytest.mark.timeout(2400)
 
@@ -40,79 +44,6 @@ def image_vars(version: str) -> dict[str, Any]:
 
 def scale_vars(replicas: int) -> dict[str, Any]:
     return {**image_vars(GOOD), "platform_deploy_replicas": replicas}
-
-
-def playbook(name: str, extra_vars: dict[str, Any]) -> tuple[int, dict[str, HostStats], str, float]:
-    """Run playbooks/<name> on Molecule's inventory; return rc, the recap per host, the output and
-    the seconds it took."""
-    result = run_playbook(
-        PROJECT / "playbooks" / name,
-        Path(os.environ["MOLECULE_INVENTORY_FILE"]).parent,
-        extra_vars=extra_vars,
-        env={"ANSIBLE_INJECT_FACT_VARS": "false"},
-        timeout=1500,
-    )
-    return result.rc, result.stats, result.stdout, result.seconds
-
-
-def replicas(host: str) -> dict[str, dict[str, Any]]:
-    """Container name -> id, image, image version label and /health status of a host's replicas."""
-    names = docker_exec(
-        host, "docker", "ps", "--filter", "name=langchain-platform", "--format", "{{.Names}}"
-    ).split()
-    result = {}
-    for name in names:
-        index = int(name.rsplit("-", 1)[1]) if name != "langchain-platform" else 1
-        health = json.loads(docker_exec(host, "curl", "-s", f"http://127.0.0.1:{8000 + index - 1}/health"))
-        inspect = json.loads(docker_exec(host, "docker", "inspect", name))[0]
-        # The image's version label: /health of the lab's 0.1.1 build still reports 0.1.0.
-        result[name] = {
-            "id": inspect["Id"],
-            "image": inspect["Config"]["Image"],
-            "version": inspect["Config"]["Labels"]["org.opencontainers.image.version"],
-            "status": health["status"],
-        }
-    return result
-
-
-def load() -> LoadRun:
-    """Agent calls (each on its own thread, so no 409) and agent listings, at a bounded rate."""
-    return LoadRun(
-        LoadConfig(
-            base_url=LB_URL,
-            targets=[
-                Target("POST", INVOKE, '{"input": "ping {seq}", "thread_id": "load-{seq}"}'),
-                Target("GET", "/api/enterprise/agents"),
-            ],
-            headers={"X-API-Key": API_KEY},
-            concurrency=4,
-            rate_per_s=15,
-            duration_s=1500,
-            max_requests=30_000,
-            timeout_s=60,
-        )
-    )
-
-
-def record(step: str, summary: dict[str, Any] | None, seconds: float | None) -> None:
-    """Print and keep one step's figures: the operations benchmark of the fleet."""
-    took = f"{seconds:.1f} s" if seconds is not None else "-"
-    line = f"[fleet] {step}: {took}"
-    if summary is not None:
-        line += (
-            f", {summary['requests']} requests, {summary['failures']} failed, "
-            f"{summary['unavailable_s']} s unavailable, {summary['conflicts_409']} x 409, "
-            f"p99 {summary['latency_ms']['p99']} ms, upstreams {summary['upstreams']}"
-        )
-    print(line)
-    steps = json.loads(STEPS_FILE.read_text()) if STEPS_FILE.exists() else {}
-    steps[step] = {"seconds": seconds, "load": summary}
-    STEPS_FILE.write_text(json.dumps(steps, indent=2))
-
-
-def assert_no_change(recap: dict[str, HostStats]) -> None:
-    assert recap, "no PLAY RECAP in the output"
-    assert {h: r.changed for h, r in recap.items() if r.changed} == {}
 
 
 @pytest.fixture(scope="module")
@@ -189,10 +120,11 @@ def test_scaling_replicas_fails_no_request(count: int, step: str) -> None:
 def test_broken_version_stops_at_the_first_host_and_fails_no_request() -> None:
     before = {host: replicas(host) for host in APP_HOSTS}
     with load() as run:
-        rc, recap, _, seconds = playbook("deploy.yml", image_vars(BROKEN))
+        rc, recap, out, seconds = playbook("deploy.yml", image_vars(BROKEN))
     summary = run.result()
     record(f"broken deploy {BROKEN}", summary, seconds)
-    assert rc != 0, "the rollout of a version that never turns healthy must fail"
+    assert rc != 0, "the rollout of a release that never turns ready must fail"
+    assert "no 200 from /health/ready" in " ".join(out.split()), out[-3000:]
     assert recap["app1"].failed > 0
     assert "app2" not in recap or recap["app2"].ok == 0, "the second host must not be touched"
     assert summary["failures"] == 0, summary["failure_examples"]

@@ -38,7 +38,6 @@ from langchain_platform.agent_server.schemas import RunCreate
 from langchain_platform.agent_server.serialization import to_builtins, to_json
 from langchain_platform.agent_server.stream_modes import StreamModes
 from langchain_platform.agent_server.threads import Threads
-from langchain_platform.agents.errors import RunCancelled
 from langchain_platform.agents.runtime import AgentRuntime
 from langchain_platform.domain_errors import DomainError
 from langchain_platform.principals import ADMIN, Principal
@@ -231,9 +230,10 @@ class BackgroundRuns:
             return
         if succeeded:
             await self._end(row, "success", to_builtins(final))
-        elif failure.get("error") == RunCancelled.__name__:
-            # The process drains (SIGTERM) and stopped the run: not the run's failure, another process
-            # takes it again from the thread's last checkpoint. This one claims nothing more.
+        elif self._runtime.runs_stopped:
+            # The process drains (SIGTERM) and stopped its runs: whatever error that surfaced as, it is not
+            # the run's failure; another process takes it again from the thread's last checkpoint. This one
+            # claims nothing more.
             self._stopping = True
             await self.store.give_back(row.run_id, self._holder, time.time())
         else:

@@ -94,6 +94,7 @@ class AgentRuntime:
         self._chains: dict[str, Any] = {}
         self._in_flight = InFlight()
         self._deadlines = RunDeadlines()
+        self._runs_stopped = False
         self._tasks: set[asyncio.Task[None]] = set()
 
     # -- lifecycle ---------------------------------------------------------------------------------
@@ -181,7 +182,13 @@ class AgentRuntime:
 
     def stop_runs(self) -> int:
         """End every agent and chain run now with ``RunCancelled``; return how many were running."""
+        self._runs_stopped = True
         return self._deadlines.stop_all()
+
+    @property
+    def runs_stopped(self) -> bool:
+        """Whether this process ended its runs because it stops: a run failing now did not fail on its own."""
+        return self._runs_stopped
 
     # -- health ------------------------------------------------------------------------------------
 

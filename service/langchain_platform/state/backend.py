@@ -13,13 +13,13 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.checkpoint.memory import InMemorySaver
-from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 
 from langchain_platform.state.errors import StateUnavailable, describe_error, state_errors, store_failed
 from langchain_platform.state.run_guard import release_leases_of_previous_boots
+from langchain_platform.state.sqlite_saver import ThreadedSqliteSaver
 from langchain_platform.state.store import PlatformStore
 from langchain_platform.state.store_memory import MemoryStore
-from langchain_platform.state.store_sqlite import SqliteStore, open_sqlite
+from langchain_platform.state.store_sqlite import SqliteStore
 from langchain_platform.state.url import parse_checkpointer_url
 
 if TYPE_CHECKING:
@@ -99,15 +99,13 @@ class StateBackend:
 
     async def _open_sqlite(self) -> None:
         assert self._target.path is not None
-        conn = await open_sqlite(self._target.path)
+        saver = await ThreadedSqliteSaver.open(self._target.path)
         store: SqliteStore | None = None
         try:
-            saver = AsyncSqliteSaver(conn)
-            await saver.setup()
             store = await SqliteStore.open(self._target.path)
             await store.setup()
         except BaseException:
-            await conn.close()
+            await saver.close()
             if store is not None:
                 await store.close()
             raise
@@ -185,8 +183,8 @@ class StateBackend:
     async def close(self) -> None:
         if self._store is not None:
             await self._store.close()
-        if isinstance(self._saver, AsyncSqliteSaver):
-            await self._saver.conn.close()
+        if isinstance(self._saver, ThreadedSqliteSaver):
+            await self._saver.close()
         if self._pool is not None:
             await self._pool.close()
         self._ready = False
