@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from fleet_hosts import API_KEY, APP_HOSTS, LB_URL, docker_exec, lb_servers
+from fleet_hosts import API_KEY, APP_HOSTS, LB_URL, docker_exec, lb_servers, stub
 from langgraph_sdk import get_sync_client
 from langgraph_sdk.client import SyncLangGraphClient
 from langgraph_sdk.schema import StreamPart
@@ -41,13 +41,6 @@ RUNS = 8
 # (each look is a `docker exec`, slow on a busy machine) before any run gets to its final call.
 HOLD_MS = 25_000
 # Prints the stub's answer on db1 (port 8999 is not published there); argv: method, path, JSON body or "".
-_STUB_CALL = (
-    "import sys, urllib.request; "
-    "r = urllib.request.Request('http://127.0.0.1:8999' + sys.argv[2], method=sys.argv[1], "
-    "data=sys.argv[3].encode() or None, headers={'Content-Type': 'application/json'}); "
-    "sys.stdout.write(urllib.request.urlopen(r, timeout=30).read().decode())"
-)
-
 pytestmark = pytest.mark.timeout(300)
 
 
@@ -66,11 +59,6 @@ class RunRecord:
     status: str
     attempt: int
     holder: str | None
-
-
-def stub(method: str, path: str, body: dict[str, Any] | None = None) -> Any:
-    data = json.dumps(body) if body is not None else ""
-    return json.loads(docker_exec("db1", "python3", "-c", _STUB_CALL, method, path, data))
 
 
 def run_table(runs: list[Run]) -> dict[str, RunRecord]:
