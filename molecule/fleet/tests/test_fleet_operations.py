@@ -263,15 +263,21 @@ def test_maintenance_answers_503_with_retry_after_through_the_balancer() -> None
     assert statuses_by_host("GET", AGENTS) == {host: 200 for host in APP_HOSTS}
 
 
-def test_postgres_backup_and_restore_bring_back_a_deleted_thread(backup_dir: str) -> None:
-    thread = f"fleet-backup-{uuid.uuid4().hex[:8]}"
+def new_turn(text: str, prefix: str) -> str:
+    """One agent turn through the balancer on a new thread named after `prefix`; its thread id."""
+    thread = f"{prefix}-{uuid.uuid4().hex[:8]}"
     created = httpx.post(
         f"{LB_URL}{INVOKE}",
-        json={"input": "kept by the backup", "thread_id": thread},
+        json={"input": text, "thread_id": thread},
         headers={"X-API-Key": API_KEY},
         timeout=60,
     )
     assert created.status_code == 200, created.text
+    return thread
+
+
+def test_postgres_backup_and_restore_bring_back_a_deleted_thread(backup_dir: str) -> None:
+    thread = new_turn("kept by the backup", "fleet-backup")
 
     # The image archive is proven on one host (molecule/default); here the database: no image per host.
     rc, _, out, seconds = playbook(
@@ -318,9 +324,7 @@ def test_postgres_backup_and_restore_bring_back_a_deleted_thread(backup_dir: str
     assert docker_exec("db1", "ls", f"{backup_dir}/{safety[0]}").split().count("state.sql.gz") == 1
 
     # Retention reaches the database host too, outside the play: keep 1 leaves only the new set there.
-    assert httpx.post(
-        f"{LB_URL}{INVOKE}", json={"input": "after the restore"}, headers={"X-API-Key": API_KEY}, timeout=60
-    ).is_success
+    new_turn("after the restore", "fleet-retention")
     keep_one = {"platform_backup_dir": backup_dir, "platform_backup_image": False, "platform_backup_keep": 1}
     rc, _, out, _ = playbook("backup.yml", keep_one)
     assert rc == 0, out[-3000:]
@@ -360,14 +364,7 @@ def check_run(
 
 
 def test_every_playbook_under_check_changes_nothing(backup_dir: str, tmp_path: Path) -> None:
-    thread = f"fleet-check-{uuid.uuid4().hex[:8]}"
-    created = httpx.post(
-        f"{LB_URL}{INVOKE}",
-        json={"input": "kept by check mode", "thread_id": thread},
-        headers={"X-API-Key": API_KEY},
-        timeout=60,
-    )
-    assert created.status_code == 200, created.text
+    thread = new_turn("kept by check mode", "fleet-check")
     before = fleet_state(backup_dir)
 
     # The fleet is what the inventory says (0.1.0, one replica, maintenance off): nothing to preview.
